@@ -1,0 +1,47 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { AiModule } from 'src/ai/ai.module';
+import { AllExceptionsFilter } from 'src/common/all-exceptions.filter';
+import { loggerParams } from 'src/common/logging';
+import { appConfig, type AppConfig } from 'src/config/app.config';
+import { AppConfigModule } from 'src/config/config.module';
+import type { AppRole } from 'src/config/env';
+import { ConversationModule } from 'src/conversation/conversation.module';
+import { DatabaseModule } from 'src/database/database.module';
+import { HealthModule } from 'src/health/health.module';
+import { InstagramModule } from 'src/instagram/instagram.module';
+import { ManyChatModule } from 'src/manychat/manychat.module';
+import { MerchantModule } from 'src/merchant/merchant.module';
+import { QueueModule } from 'src/queue/queue.module';
+import { WebhookModule } from 'src/webhook/webhook.module';
+
+/**
+ * The whole service. `role` decides what a process does: `api` serves HTTP and only produces jobs,
+ * `worker` consumes jobs and serves health only, `all` does both.
+ */
+@Module({})
+export class AppModule {
+  static forRole(_role: AppRole): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule,
+        LoggerModule.forRootAsync({
+          inject: [appConfig.KEY],
+          useFactory: (config: AppConfig) => loggerParams(config.logLevel),
+        }),
+        DatabaseModule,
+        QueueModule,
+        HealthModule,
+        MerchantModule,
+        ConversationModule,
+        WebhookModule,
+        AiModule,
+        ManyChatModule,
+        InstagramModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

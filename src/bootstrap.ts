@@ -1,0 +1,50 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from 'src/app.module';
+import { errorBody, isClientError } from 'src/common/all-exceptions.filter';
+import { appConfig, roleParts } from 'src/config/app.config';
+import type { AppRole } from 'src/config/env';
+
+/** Meta batches up to 1000 updates in one POST; nothing legitimate is larger than this. */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface CreateAppOptions {
+  /** Overrides APP_ROLE. */
+  role?: AppRole;
+}
+
+/**
+ * Builds the application for this process's role, configured but not listening. Throws
+ * ConfigValidationError before anything starts when a setting is missing or wrong.
+ */
+export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const config = appConfig();
+  const role = options.role ?? config.role;
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: 30_000,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  // Errors Fastify raises before a route runs (bad JSON, body too large) get the common shape too.
+  adapter.getInstance().setErrorHandler((error, _request, reply) => {
+    const body = isClientError(error) ? errorBody(error.statusCode, error.message) : errorBody(500);
+    void reply.status(body.statusCode).send(body);
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(role), adapter, {
+    rawBody: true,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  return app;
+}
+
+/** Starts listening: the API port, or the health port for a worker-only process. */
+export async function listen(app: NestFastifyApplication, role?: AppRole): Promise<string> {
+  const config = appConfig();
+  const port = roleParts(role ?? config.role).http ? config.port : config.workerHealthPort;
+  await app.listen({ port, host: config.host });
+  return app.getUrl();
+}

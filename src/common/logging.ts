@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Params } from 'nestjs-pino';
+import type { LogLevel } from 'src/config/env';
+
+/** Header of the request id: taken from the caller when well-formed, else made, and echoed back. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const SENSITIVE_PARAM = /token|secret|key|signature|password|challenge/i;
+
+export const REDACTED = '[redacted]';
+
+/** Field names whose values never reach a log line, at any of the first levels of an object. */
+const SECRET_FIELDS = [
+  'authorization',
+  'password',
+  'secret',
+  'token',
+  'accessToken',
+  'access_token',
+  'apiKey',
+  'api_key',
+  'instagramAccessToken',
+  'manychatApiKey',
+  'inboundSecret',
+  'jwtSecret',
+  'encryptionKey',
+];
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-hub-signature-256"]',
+  'req.headers["x-hub-signature"]',
+  'req.headers["x-radd-secret"]',
+  'res.headers["set-cookie"]',
+  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
+];
+
+/** The URL with the values of token-like query parameters (hub.verify_token, …) blanked. */
+export function redactUrl(url: string): string {
+  const query = url.indexOf('?');
+  if (query < 0) return url;
+  const params = new URLSearchParams(url.slice(query + 1));
+  let changed = false;
+  for (const key of [...params.keys()]) {
+    if (SENSITIVE_PARAM.test(key)) {
+      params.set(key, REDACTED);
+      changed = true;
+    }
+  }
+  return changed ? `${url.slice(0, query)}?${params.toString()}` : url;
+}
+
+export function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers[REQUEST_ID_HEADER];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader(REQUEST_ID_HEADER, id);
+  return id;
+}
+
+/** nestjs-pino settings: JSON lines, a request id on every line of a request, secrets redacted. */
+export function loggerParams(level: LogLevel): Params {
+  return {
+    pinoHttp: {
+      level,
+      genReqId: requestId,
+      redact: { paths: REDACT_PATHS, censor: REDACTED },
+      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+      serializers: {
+        req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactUrl(req.url),
+          remoteAddress: req.remoteAddress,
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    },
+  };
+}

@@ -1,0 +1,11 @@
+import { registerAs } from '@nestjs/config';
+import { readEnvironment } from 'src/config/env';
+
+export const operationsConfig = registerAs('operations', () => {
+  const env = readEnvironment();
+  return {
+    outboxSweepMs: env.OUTBOX_SWEEP_MS,
+    webhookRetentionDays: env.WEBHOOK_RETENTION_DAYS,
+  };
+});
+export type OperationsConfig = ReturnType<typeof operationsConfig>;

@@ -1,0 +1,31 @@
+import type { DataSourceOptions } from 'typeorm';
+import type { DatabaseConfig } from 'src/config/database.config';
+import { Conversation } from 'src/conversation/conversation.entity';
+import { Customer } from 'src/conversation/customer.entity';
+import { Message } from 'src/conversation/message.entity';
+import { MIGRATIONS } from 'src/database/migrations';
+import { Merchant } from 'src/merchant/merchant.entity';
+import { Product } from 'src/merchant/product.entity';
+import { WebhookEvent } from 'src/webhook/webhook-event.entity';
+
+export const ENTITIES = [Merchant, Product, Customer, Conversation, Message, WebhookEvent];
+
+/** The one description of Radd's database, shared by the app, the migration runner and tests. */
+export function typeOrmOptions(config: DatabaseConfig): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: config.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    uuidExtension: 'pgcrypto',
+    extra: {
+      max: config.poolSize,
+      connectionTimeoutMillis: 5_000,
+      application_name: 'radd',
+    },
+  };
+}

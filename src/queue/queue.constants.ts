@@ -1,0 +1,35 @@
+import type { DefaultJobOptions } from 'bullmq';
+
+/** One queue per stage of the pipeline (INTERFACE §3.3), so each upstream gets its own concurrency. */
+export const QueueName = {
+  ProcessWebhook: 'process-webhook',
+  AiResponse: 'ai-response',
+  MessageDelivery: 'message-delivery',
+  Cleanup: 'cleanup',
+} as const;
+export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+
+export const QUEUE_NAMES: readonly QueueName[] = Object.values(QueueName);
+
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+
+/** Completed jobs are kept briefly for dashboards; failed ones long enough to inspect and retry. */
+const base: DefaultJobOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: HOUR, count: 1_000 },
+  removeOnFail: { age: 7 * DAY, count: 5_000 },
+};
+
+export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
+  [QueueName.ProcessWebhook]: { ...base, attempts: 8 },
+  // Retries of a model call are bounded inside the job; the job itself retries only on crashes.
+  [QueueName.AiResponse]: { ...base, attempts: 3 },
+  [QueueName.MessageDelivery]: {
+    ...base,
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 2_000 },
+  },
+  [QueueName.Cleanup]: { ...base, attempts: 1, removeOnComplete: { count: 50 } },
+};

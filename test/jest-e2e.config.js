@@ -1,0 +1,13 @@
+/** End-to-end tests: the real app over HTTP, a fresh PostgreSQL database and Redis prefix per run. */
+const unit = require('../jest.config.js');
+
+module.exports = {
+  ...unit,
+  rootDir: require('node:path').join(__dirname, '..'),
+  testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  testTimeout: 30_000,
+  // Two cores: one test file at a time keeps timings honest and the machine responsive.
+  maxWorkers: 1,
+};
