@@ -8,7 +8,13 @@ const { join } = require('node:path');
 
 const root = join(__dirname, '..');
 const stamp = join(root, 'dist', '.build-stamp');
-const inputs = ['src', 'tsconfig.json', 'tsconfig.build.json', 'nest-cli.json', 'package-lock.json'];
+const inputs = [
+  'src',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'nest-cli.json',
+  'package-lock.json',
+];
 
 function newest(path) {
   const stat = statSync(path);
@@ -18,7 +24,12 @@ function newest(path) {
   return latest;
 }
 
-const sourceTime = Math.max(...inputs.map((input) => join(root, input)).filter(existsSync).map(newest));
+const sourceTime = Math.max(
+  ...inputs
+    .map((input) => join(root, input))
+    .filter(existsSync)
+    .map(newest),
+);
 if (existsSync(stamp) && statSync(stamp).mtimeMs >= sourceTime) process.exit(0);
 
 process.stderr.write('Building Radd (dist/ is missing or older than src/)...\n');

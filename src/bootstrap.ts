@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
-import { errorBody, isClientError } from 'src/common/all-exceptions.filter';
+import { REQUEST_ID_HEADER, requestId } from 'src/common/logging';
 import { appConfig, roleParts } from 'src/config/app.config';
 import type { AppRole } from 'src/config/env';
 
@@ -26,11 +26,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     requestTimeout: 30_000,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    genReqId: requestId,
   });
-  // Errors Fastify raises before a route runs (bad JSON, body too large) get the common shape too.
-  adapter.getInstance().setErrorHandler((error, _request, reply) => {
-    const body = isClientError(error) ? errorBody(error.statusCode, error.message) : errorBody(500);
-    void reply.status(body.statusCode).send(body);
+  adapter.getInstance().addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(role), adapter, {
     rawBody: true,

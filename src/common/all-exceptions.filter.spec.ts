@@ -1,6 +1,7 @@
 import {
   BadRequestException,
   HttpException,
+  Logger,
   NotFoundException,
   type ArgumentsHost,
 } from '@nestjs/common';
@@ -25,7 +26,9 @@ function hostCapturing(): { host: ArgumentsHost; sent: () => { status: number; b
 
 describe('AllExceptionsFilter', () => {
   const filter = new AllExceptionsFilter();
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   it.each([
     [new NotFoundException('merchant not found'), 404, 'Not Found', 'merchant not found'],

@@ -26,7 +26,7 @@ function messageOf(exception: HttpException): string | string[] | undefined {
   const response = exception.getResponse();
   if (typeof response === 'string') return response;
   if (typeof response === 'object' && response !== null && 'message' in response) {
-    const { message } = response as { message: unknown };
+    const { message } = response;
     if (typeof message === 'string') return message;
     if (Array.isArray(message)) return message.map(String);
   }
@@ -44,6 +44,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     let body: ErrorBody;
+    if (exception instanceof HttpException && isReport(exception.getResponse())) {
+      // A deliberate report body (Terminus' health result) is the answer itself.
+      void reply.status(exception.getStatus()).send(exception.getResponse());
+      return;
+    }
     if (exception instanceof HttpException) {
       body = errorBody(exception.getStatus(), messageOf(exception));
     } else if (isClientError(exception)) {
@@ -54,6 +59,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     void reply.status(body.statusCode).send(body);
   }
+}
+
+function isReport(response: unknown): boolean {
+  return typeof response === 'object' && response !== null && !('message' in response);
 }
 
 /** Fastify's own errors (body too large, bad JSON, …) carry a 4xx statusCode. */

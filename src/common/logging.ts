@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Params } from 'nestjs-pino';
 import type { LogLevel } from 'src/config/env';
@@ -52,11 +52,10 @@ export function redactUrl(url: string): string {
   return changed ? `${url.slice(0, query)}?${params.toString()}` : url;
 }
 
-export function requestId(req: IncomingMessage, res: ServerResponse): string {
+/** The caller's request id when well-formed, else a new one (Fastify keeps it as `request.id`). */
+export function requestId(req: IncomingMessage): string {
   const given = req.headers[REQUEST_ID_HEADER];
-  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-  res.setHeader(REQUEST_ID_HEADER, id);
-  return id;
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 /** nestjs-pino settings: JSON lines, a request id on every line of a request, secrets redacted. */
@@ -64,7 +63,8 @@ export function loggerParams(level: LogLevel): Params {
   return {
     pinoHttp: {
       level,
-      genReqId: requestId,
+      // Fastify has set the id already (see bootstrap); every line of the request carries it.
+      genReqId: (req) => (req as IncomingMessage & { id?: string }).id ?? requestId(req),
       redact: { paths: REDACT_PATHS, censor: REDACTED },
       autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
       serializers: {

@@ -120,7 +120,8 @@ export class ConfigValidationError extends Error {
   }
 }
 
-const SETTINGS = [
+/** Name of every setting Radd reads. */
+export const SETTINGS = [
   ...new Set(
     getMetadataStorage()
       .getTargetValidationMetadatas(Environment, '', true, false)

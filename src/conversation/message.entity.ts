@@ -64,7 +64,7 @@ export class Message {
   @Column('text', { nullable: true })
   text!: string | null;
 
-  @Column('jsonb', { default: () => "'[]'::jsonb" })
+  @Column('jsonb', { default: [] })
   attachments!: MessageAttachment[];
 
   @Column('text', { nullable: true })
@@ -90,7 +90,7 @@ export class Message {
   deleted!: boolean;
 
   /** Everything else the event said (reply_to, referral, quick reply, AI usage): kept, not indexed. */
-  @Column('jsonb', { default: () => "'{}'::jsonb" })
+  @Column('jsonb', { default: {} })
   meta!: Record<string, unknown>;
 
   /** When it happened: Meta's timestamp for inbound, creation for outbound. */

@@ -50,7 +50,7 @@ export class Merchant {
   @Column('text', { name: 'delivery_channel' })
   deliveryChannel!: DeliveryChannel;
 
-  @Column('jsonb', { default: () => "'{}'::jsonb" })
+  @Column('jsonb', { default: {} })
   profile!: MerchantProfile;
 
   @Column('text', { name: 'instagram_access_token', nullable: true })

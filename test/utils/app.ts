@@ -20,8 +20,18 @@ export function uniquePrefix(): string {
   return `e2e-${process.env.E2E_RUN_ID ?? 'local'}-${randomBytes(4).toString('hex')}`;
 }
 
-/** The environment every test app starts from; `undefined` in overrides unsets a variable. */
+/** The environment this test file started with (the run's database and Redis). */
+const baseline: EnvOverrides = { ...process.env };
+
+/**
+ * Resets the environment to the file's baseline plus the test defaults and `overrides`, so one
+ * test's settings never leak into the next app; `undefined` in overrides unsets a variable.
+ */
 export function applyTestEnv(overrides: EnvOverrides = {}): void {
+  for (const key of Object.keys(process.env)) {
+    if (!(key in baseline)) delete process.env[key];
+  }
+  Object.assign(process.env, baseline);
   const values: EnvOverrides = {
     ...TEST_SECRETS,
     LOG_LEVEL: 'warn',

@@ -43,7 +43,6 @@ export class FakeHttpServer {
   private constructor(private readonly server: Server) {}
 
   static async start(): Promise<FakeHttpServer> {
-    let fake: FakeHttpServer | undefined;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -67,7 +66,7 @@ export class FakeHttpServer {
           });
       });
     });
-    fake = new FakeHttpServer(server);
+    const fake = new FakeHttpServer(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return fake;
   }
