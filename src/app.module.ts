@@ -4,7 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AiModule } from 'src/ai/ai.module';
 import { AllExceptionsFilter } from 'src/common/all-exceptions.filter';
 import { loggerParams } from 'src/common/logging';
-import { appConfig, type AppConfig } from 'src/config/app.config';
+import { appConfig, roleParts, type AppConfig } from 'src/config/app.config';
 import { AppConfigModule } from 'src/config/config.module';
 import type { AppRole } from 'src/config/env';
 import { ConversationModule } from 'src/conversation/conversation.module';
@@ -14,6 +14,7 @@ import { InstagramModule } from 'src/instagram/instagram.module';
 import { ManyChatModule } from 'src/manychat/manychat.module';
 import { MerchantModule } from 'src/merchant/merchant.module';
 import { QueueModule } from 'src/queue/queue.module';
+import { RedisModule } from 'src/redis/redis.module';
 import { WebhookModule } from 'src/webhook/webhook.module';
 
 /**
@@ -22,7 +23,8 @@ import { WebhookModule } from 'src/webhook/webhook.module';
  */
 @Module({})
 export class AppModule {
-  static forRole(_role: AppRole): DynamicModule {
+  static forRole(role: AppRole): DynamicModule {
+    const parts = roleParts(role);
     return {
       module: AppModule,
       imports: [
@@ -32,11 +34,12 @@ export class AppModule {
           useFactory: (config: AppConfig) => loggerParams(config.logLevel),
         }),
         DatabaseModule,
+        RedisModule,
         QueueModule,
         HealthModule,
         MerchantModule,
         ConversationModule,
-        WebhookModule,
+        WebhookModule.forRole(parts),
         AiModule,
         ManyChatModule,
         InstagramModule,

@@ -1,8 +1,10 @@
 import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
 import { REQUEST_ID_HEADER, requestId } from 'src/common/logging';
+import { INSTAGRAM_WEBHOOK_PATH } from 'src/webhook/instagram-webhook.controller';
 import { appConfig, roleParts } from 'src/config/app.config';
 import type { AppRole } from 'src/config/env';
 
@@ -37,8 +39,33 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
+  useJsonBodies(app);
   app.enableShutdownHooks();
   return app;
+}
+
+/** Routes whose handler verifies a signature over the raw bytes before it parses anything. */
+const RAW_BODY_ROUTES = new Set([INSTAGRAM_WEBHOOK_PATH]);
+
+/**
+ * JSON bodies: kept as raw bytes (`request.rawBody`) everywhere, parsed safely (prototype
+ * poisoning refused) except on signed webhook routes, which get the bytes unparsed.
+ */
+function useJsonBodies(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser<Server>(
+    'application/json',
+    { bodyLimit: BODY_LIMIT_BYTES },
+    (request, body, done) => {
+      const path = (request.url ?? '').split('?', 1)[0];
+      if (request.method === 'POST' && RAW_BODY_ROUTES.has(path)) {
+        done(null, body);
+        return;
+      }
+      parseJson(request, body.toString('utf8'), done);
+    },
+  );
 }
 
 /** Starts listening: the API port, or the health port for a worker-only process. */

@@ -6,9 +6,18 @@ import { Message } from 'src/conversation/message.entity';
 import { MIGRATIONS } from 'src/database/migrations';
 import { Merchant } from 'src/merchant/merchant.entity';
 import { Product } from 'src/merchant/product.entity';
+import { InboundEvent } from 'src/webhook/inbound-event.entity';
 import { WebhookEvent } from 'src/webhook/webhook-event.entity';
 
-export const ENTITIES = [Merchant, Product, Customer, Conversation, Message, WebhookEvent];
+export const ENTITIES = [
+  Merchant,
+  Product,
+  Customer,
+  Conversation,
+  Message,
+  WebhookEvent,
+  InboundEvent,
+];
 
 /** The one description of Radd's database, shared by the app, the migration runner and tests. */
 export function typeOrmOptions(config: DatabaseConfig): DataSourceOptions {

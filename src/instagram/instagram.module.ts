@@ -1,5 +1,9 @@
 import { Module } from '@nestjs/common';
+import { InstagramGraphClient } from 'src/instagram/instagram-graph.client';
 
-/** Sending through the Instagram Send API (Graph API). */
-@Module({})
+/** The Instagram Graph API: profile lookups now, the Send API with delivery. */
+@Module({
+  providers: [InstagramGraphClient],
+  exports: [InstagramGraphClient],
+})
 export class InstagramModule {}

@@ -1,11 +1,22 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { redisConfig, type RedisConfig } from 'src/config/redis.config';
-import { redisConnectionOptions } from 'src/queue/redis-connection';
 import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES } from 'src/queue/queue.constants';
+import { redisConnectionOptions } from 'src/queue/redis-connection';
 
-const queues = BullModule.registerQueue(
-  ...QUEUE_NAMES.map((name) => ({ name, defaultJobOptions: DEFAULT_JOB_OPTIONS[name] })),
+/**
+ * Producers fail fast while Redis is away (no offline queue): a job that cannot be added now is
+ * added later by whoever owns the durable record of it (the webhook outbox sweeper, for one).
+ */
+const queues = BullModule.registerQueueAsync(
+  ...QUEUE_NAMES.map((name) => ({
+    name,
+    inject: [redisConfig.KEY],
+    useFactory: (config: RedisConfig) => ({
+      defaultJobOptions: DEFAULT_JOB_OPTIONS[name],
+      connection: { ...redisConnectionOptions(config.url), enableOfflineQueue: false },
+    }),
+  })),
 );
 
 /** The BullMQ connection (REDIS_URL, REDIS_PREFIX) and every queue of the pipeline. */

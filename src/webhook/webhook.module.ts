@@ -1,9 +1,40 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AiModule } from 'src/ai/ai.module';
+import type { RoleParts } from 'src/config/app.config';
+import { ConversationModule } from 'src/conversation/conversation.module';
+import { MerchantModule } from 'src/merchant/merchant.module';
+import { AuthFailureLimiter } from 'src/webhook/auth-failure.limiter';
+import { InboundEvent } from 'src/webhook/inbound-event.entity';
+import { InstagramWebhookController } from 'src/webhook/instagram-webhook.controller';
+import { InstagramWebhookHandler } from 'src/webhook/instagram-webhook.handler';
+import { OutboxSweeper } from 'src/webhook/outbox.sweeper';
+import { ProcessWebhookProcessor } from 'src/webhook/process-webhook.processor';
+import { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
 import { WebhookEvent } from 'src/webhook/webhook-event.entity';
+import { WebhookEventStore } from 'src/webhook/webhook-event.store';
+import { WebhookIngestionService } from 'src/webhook/webhook-ingestion.service';
 
-/** Inbound webhooks (Meta, ManyChat): verified, stored, queued. */
-@Module({
-  imports: [TypeOrmModule.forFeature([WebhookEvent])],
-})
-export class WebhookModule {}
+/** Inbound webhooks (Meta, ManyChat): verified, stored, queued; and their processing. */
+@Module({})
+export class WebhookModule {
+  static forRole(role: RoleParts): DynamicModule {
+    return {
+      module: WebhookModule,
+      imports: [
+        TypeOrmModule.forFeature([WebhookEvent, InboundEvent]),
+        MerchantModule,
+        ConversationModule,
+        AiModule,
+      ],
+      controllers: role.http ? [InstagramWebhookController] : [],
+      providers: [
+        WebhookEventStore,
+        ProcessWebhookProducer,
+        OutboxSweeper,
+        ...(role.http ? [InstagramWebhookHandler, AuthFailureLimiter] : []),
+        ...(role.worker ? [WebhookIngestionService, ProcessWebhookProcessor] : []),
+      ],
+    };
+  }
+}

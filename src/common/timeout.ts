@@ -1,0 +1,16 @@
+/** Rejects when `promise` has not settled within `ms`; the promise itself is left to finish. */
+export async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  what = 'operation',
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

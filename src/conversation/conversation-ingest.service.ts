@@ -1,0 +1,459 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
+import type { MessageAttachment } from 'src/conversation/message.entity';
+import type { MerchantRoute } from 'src/merchant/merchant-directory';
+import type {
+  CommentEvent,
+  EchoEvent,
+  InstagramEvent,
+  MessageEvent,
+  PostbackEvent,
+  ReactionEvent,
+  ReadEvent,
+  ReferralEvent,
+} from 'src/webhook/instagram-events';
+
+/** What applying one event did, and what should follow once it is committed. */
+export interface IngestResult {
+  status: 'applied' | 'ignored';
+  note?: string;
+  /** The conversation now has something the bot should answer. */
+  answer?: { conversationId: string };
+  /** A message of this conversation was unsent: its pending reply may have nothing left to answer. */
+  recheck?: { conversationId: string };
+  /** A customer seen for the first time (their profile can be looked up). */
+  newCustomer?: { customerId: string; igsid: string };
+}
+
+/** An echo of a Radd send arriving within this long is Radd's own, matched by its text. */
+const ECHO_TEXT_MATCH_MS = 2 * 60_000;
+
+const NO_ANSWER_ATTACHMENTS = new Set(['like_heart']);
+
+/**
+ * Writes Instagram events into customers, conversations and messages, inside the caller's
+ * transaction. Every write is an upsert or guarded by a unique key, so two events racing for a new
+ * customer make one customer and one conversation.
+ */
+@Injectable()
+export class ConversationIngestService {
+  constructor(@Inject(behaviourConfig.KEY) private readonly behaviour: BehaviourConfig) {}
+
+  async apply(
+    manager: EntityManager,
+    merchant: MerchantRoute,
+    event: InstagramEvent,
+  ): Promise<IngestResult> {
+    switch (event.kind) {
+      case 'message':
+        return this.customerMessage(manager, merchant, event);
+      case 'postback':
+        return this.postback(manager, merchant, event);
+      case 'referral':
+        return this.referral(manager, merchant, event);
+      case 'echo':
+        return this.echo(manager, merchant, event);
+      case 'message_deleted':
+        return this.deleted(manager, merchant.id, event.mid);
+      case 'message_edit':
+        return this.edited(manager, merchant.id, event.mid, event.text, event.editCount);
+      case 'reaction':
+        return this.reaction(manager, merchant, event);
+      case 'read':
+        return this.read(manager, merchant, event);
+      case 'comment':
+      case 'live_comment':
+        return this.comment(manager, merchant, event);
+      case 'mention':
+        return { status: 'ignored', note: 'mention recorded; nothing to answer' };
+      case 'unknown':
+        return {
+          status: 'ignored',
+          note: `unknown event${event.field ? ` (${event.field})` : ''}`,
+        };
+    }
+  }
+
+  /** The conversation of a customer, if there is one (to re-derive follow-ups on a retry). */
+  async conversationOf(
+    manager: EntityManager,
+    merchantId: string,
+    igsid: string,
+  ): Promise<string | null> {
+    const rows = await manager.query<Array<{ id: string }>>(
+      `SELECT c.id FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+        WHERE cu.merchant_id = $1 AND cu.igsid = $2`,
+      [merchantId, igsid],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  private async customerMessage(
+    manager: EntityManager,
+    merchant: MerchantRoute,
+    event: MessageEvent,
+  ): Promise<IngestResult> {
+    if (event.fromBusiness)
+      return { status: 'ignored', note: 'message from the business without is_echo' };
+    const thread = await this.thread(manager, merchant.id, event.customerId, event.timestamp, true);
+    const type = event.isUnsupported
+      ? 'unsupported'
+      : event.text !== undefined || event.attachments.length === 0
+        ? 'text'
+        : (event.attachments[0]?.type ?? 'text');
+    const inserted = await this.insertMessage(manager, {
+      merchantId: merchant.id,
+      conversationId: thread.conversationId,
+      direction: 'in',
+      sender: 'customer',
+      type,
+      text: event.text ?? null,
+      attachments: event.attachments,
+      mid: event.mid,
+      occurredAt: event.timestamp,
+      meta: compact({
+        replyTo: event.replyTo,
+        quickReplyPayload: event.quickReplyPayload,
+        referral: event.referral,
+        standby: event.standby || undefined,
+      }),
+    });
+    const answerable =
+      inserted &&
+      !event.isUnsupported &&
+      (event.text !== undefined ||
+        event.attachments.some((attachment) => !NO_ANSWER_ATTACHMENTS.has(attachment.type))) &&
+      (!event.standby || merchant.deliveryChannel === 'manychat');
+    return {
+      status: inserted ? 'applied' : 'ignored',
+      note: inserted ? undefined : 'message already stored',
+      answer: answerable ? { conversationId: thread.conversationId } : undefined,
+      newCustomer: thread.customerCreated
+        ? { customerId: thread.customerId, igsid: event.customerId }
+        : undefined,
+    };
+  }
+
+  private async postback(
+    manager: EntityManager,
+    merchant: MerchantRoute,
+    event: PostbackEvent,
+  ): Promise<IngestResult> {
+    const thread = await this.thread(manager, merchant.id, event.customerId, event.timestamp, true);
+    await this.insertMessage(manager, {
+      merchantId: merchant.id,
+      conversationId: thread.conversationId,
+      direction: 'in',
+      sender: 'customer',
+      type: 'postback',
+      text: event.title ?? null,
+      attachments: [],
+      mid: event.mid ?? null,
+      occurredAt: event.timestamp,
+      meta: compact({ payload: event.payload, referral: event.referral }),
+    });
+    return {
+      status: 'applied',
+      answer:
+        event.standby && merchant.deliveryChannel !== 'manychat'
+          ? undefined
+          : { conversationId: thread.conversationId },
+      newCustomer: thread.customerCreated
+        ? { customerId: thread.customerId, igsid: event.customerId }
+        : undefined,
+    };
+  }
+
+  private async referral(
+    manager: EntityManager,
+    merchant: MerchantRoute,
+    event: ReferralEvent,
+  ): Promise<IngestResult> {
+    const thread = await this.thread(manager, merchant.id, event.customerId, event.timestamp, true);
+    await this.insertMessage(manager, {
+      merchantId: merchant.id,
+      conversationId: thread.conversationId,
+      direction: 'in',
+      sender: 'customer',
+      type: 'referral',
+      text: null,
+      attachments: [],
+      mid: null,
+      occurredAt: event.timestamp,
+      meta: { referral: event.referral },
+    });
+    return {
+      status: 'applied',
+      newCustomer: thread.customerCreated
+        ? { customerId: thread.customerId, igsid: event.customerId }
+        : undefined,
+    };
+  }
+
+  /**
+   * The business sent a message. Radd's own send (matched by the provider's message id, else by its
+   * text within two minutes) is marked delivered; anything else was typed by a person in Instagram:
+   * it is stored as theirs and the bot steps back in that conversation.
+   */
+  private async echo(
+    manager: EntityManager,
+    merchant: MerchantRoute,
+    event: EchoEvent,
+  ): Promise<IngestResult> {
+    if (event.isSelf) return { status: 'ignored', note: 'test message to the account itself' };
+    const thread = await this.thread(
+      manager,
+      merchant.id,
+      event.customerId,
+      event.timestamp,
+      false,
+    );
+    const matched = await manager.query<Array<{ id: string }>>(
+      `UPDATE messages SET mid = $3, delivery_status = 'delivered'
+        WHERE id = (
+          SELECT id FROM messages
+           WHERE merchant_id = $1 AND conversation_id = $2 AND direction = 'out' AND mid IS NULL
+             AND delivery_status IN ('queued', 'sent', 'unknown')
+             AND (provider_message_id = $3
+                  OR ($4::text IS NOT NULL AND text = $4 AND created_at > now() - make_interval(secs => $5)))
+           ORDER BY (provider_message_id = $3) DESC NULLS LAST, created_at
+           LIMIT 1 FOR UPDATE)
+        RETURNING id`,
+      [
+        merchant.id,
+        thread.conversationId,
+        event.mid,
+        event.text ?? null,
+        ECHO_TEXT_MATCH_MS / 1000,
+      ],
+    );
+    if (matched.length > 0) return { status: 'applied', note: 'echo of a Radd send' };
+
+    const inserted = await this.insertMessage(manager, {
+      merchantId: merchant.id,
+      conversationId: thread.conversationId,
+      direction: 'out',
+      sender: 'human',
+      type:
+        event.text !== undefined || event.attachments.length === 0
+          ? 'text'
+          : (event.attachments[0]?.type ?? 'text'),
+      text: event.text ?? null,
+      attachments: event.attachments,
+      mid: event.mid,
+      occurredAt: event.timestamp,
+      channel: 'instagram',
+      deliveryStatus: 'delivered',
+      meta: { source: 'instagram_app' },
+    });
+    if (!inserted) return { status: 'ignored', note: 'echo already stored' };
+    await manager.query(
+      `UPDATE conversations
+          SET bot_paused_until = GREATEST(bot_paused_until, now() + make_interval(mins => $2)), updated_at = now()
+        WHERE id = $1`,
+      [thread.conversationId, this.behaviour.botPauseOnHumanMinutes],
+    );
+    return { status: 'applied', note: 'a person replied from Instagram; bot paused' };
+  }
+
+  private async deleted(
+    manager: EntityManager,
+    merchantId: string,
+    mid: string,
+  ): Promise<IngestResult> {
+    const rows = await manager.query<Array<{ conversation_id: string }>>(
+      `UPDATE messages SET deleted = true WHERE merchant_id = $1 AND mid = $2 RETURNING conversation_id`,
+      [merchantId, mid],
+    );
+    const conversationId = rows[0]?.conversation_id;
+    if (!conversationId) return { status: 'ignored', note: 'deleted message is not stored' };
+    return { status: 'applied', recheck: { conversationId } };
+  }
+
+  private async edited(
+    manager: EntityManager,
+    merchantId: string,
+    mid: string,
+    text: string,
+    editCount: number,
+  ): Promise<IngestResult> {
+    const rows = await manager.query<unknown[]>(
+      `UPDATE messages SET text = $3, meta = meta || jsonb_build_object('editCount', $4::int, 'editedAt', now())
+        WHERE merchant_id = $1 AND mid = $2 RETURNING id`,
+      [merchantId, mid, text, editCount],
+    );
+    return rows.length > 0
+      ? { status: 'applied' }
+      : { status: 'ignored', note: 'edited message is not stored' };
+  }
+
+  private async reaction(
+    manager: EntityManager,
+    merchant: MerchantRoute,
+    event: ReactionEvent,
+  ): Promise<IngestResult> {
+    // A customer's reaction opens the messaging window again (Meta), but is never answered.
+    if (!event.fromBusiness)
+      await this.thread(manager, merchant.id, event.customerId, event.timestamp, true);
+    const entry = compact({
+      action: event.action,
+      reaction: event.reaction,
+      emoji: event.emoji,
+      by: event.fromBusiness ? 'business' : 'customer',
+      at: new Date(event.timestamp).toISOString(),
+    });
+    const rows = await manager.query<unknown[]>(
+      `UPDATE messages
+          SET meta = jsonb_set(meta, '{reactions}', COALESCE(meta->'reactions', '[]'::jsonb) || $3::jsonb)
+        WHERE merchant_id = $1 AND mid = $2 RETURNING id`,
+      [merchant.id, event.mid, JSON.stringify([entry])],
+    );
+    return rows.length > 0
+      ? { status: 'applied' }
+      : { status: 'ignored', note: 'reacted-to message is not stored' };
+  }
+
+  /** The customer has seen the thread up to this moment: Radd's sends before it are read. */
+  private async read(
+    manager: EntityManager,
+    merchant: MerchantRoute,
+    event: ReadEvent,
+  ): Promise<IngestResult> {
+    const rows = await manager.query<unknown[]>(
+      `UPDATE messages m SET delivery_status = 'read'
+         FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+        WHERE m.conversation_id = c.id AND cu.merchant_id = $1 AND cu.igsid = $2
+          AND m.merchant_id = $1 AND m.direction = 'out' AND m.delivery_status IN ('sent', 'delivered')
+          AND m.occurred_at <= GREATEST(to_timestamp($3 / 1000.0),
+                (SELECT occurred_at FROM messages WHERE merchant_id = $1 AND mid = $4))
+        RETURNING m.id`,
+      [merchant.id, event.customerId, event.timestamp, event.mid],
+    );
+    return { status: 'applied', note: `${rows.length} message(s) read` };
+  }
+
+  private async comment(
+    manager: EntityManager,
+    merchant: MerchantRoute,
+    event: CommentEvent,
+  ): Promise<IngestResult> {
+    const authorId = event.from.selfIgScopedId ?? event.from.id;
+    const own = [event.from.id, event.from.selfIgScopedId].some(
+      (id) => id !== undefined && (id === merchant.instagramAccountId || id === event.accountId),
+    );
+    if (own) return { status: 'ignored', note: "the merchant's own comment" };
+    if (!authorId) return { status: 'ignored', note: 'comment without an author' };
+    const thread = await this.thread(
+      manager,
+      merchant.id,
+      authorId,
+      event.timestamp,
+      false,
+      event.from.username,
+    );
+    await this.insertMessage(manager, {
+      merchantId: merchant.id,
+      conversationId: thread.conversationId,
+      direction: 'in',
+      sender: 'customer',
+      type: 'comment',
+      text: event.text ?? null,
+      attachments: [],
+      mid: null,
+      occurredAt: event.timestamp,
+      meta: compact({
+        commentId: event.commentId,
+        live: event.kind === 'live_comment' || undefined,
+        media: event.media,
+        parentId: event.parentId,
+      }),
+    });
+    return {
+      status: 'applied',
+      answer: event.text ? { conversationId: thread.conversationId } : undefined,
+    };
+  }
+
+  /** Finds or creates the customer and their conversation; moves the conversation's clocks forward. */
+  private async thread(
+    manager: EntityManager,
+    merchantId: string,
+    igsid: string,
+    timestamp: number,
+    fromCustomer: boolean,
+    username?: string,
+  ): Promise<{ customerId: string; customerCreated: boolean; conversationId: string }> {
+    const [customer] = await manager.query<Array<{ id: string; created: boolean }>>(
+      `INSERT INTO customers (merchant_id, igsid, username) VALUES ($1, $2, $3)
+       ON CONFLICT (merchant_id, igsid) WHERE igsid IS NOT NULL
+       DO UPDATE SET username = COALESCE(EXCLUDED.username, customers.username)
+       RETURNING id, (xmax = 0) AS created`,
+      [merchantId, igsid, username ?? null],
+    );
+    const at = new Date(timestamp);
+    const [conversation] = await manager.query<Array<{ id: string }>>(
+      `INSERT INTO conversations (merchant_id, customer_id, last_message_at, last_customer_message_at)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (merchant_id, customer_id) DO UPDATE SET
+         last_message_at = GREATEST(conversations.last_message_at, EXCLUDED.last_message_at),
+         last_customer_message_at = GREATEST(conversations.last_customer_message_at, EXCLUDED.last_customer_message_at),
+         status = CASE WHEN EXCLUDED.last_customer_message_at IS NULL THEN conversations.status ELSE 'open' END,
+         updated_at = now()
+       RETURNING id`,
+      [merchantId, customer.id, at, fromCustomer ? at : null],
+    );
+    return {
+      customerId: customer.id,
+      customerCreated: customer.created,
+      conversationId: conversation.id,
+    };
+  }
+
+  /** Inserts a message once: false when its mid is already stored for this merchant. */
+  private async insertMessage(
+    manager: EntityManager,
+    message: {
+      merchantId: string;
+      conversationId: string;
+      direction: 'in' | 'out';
+      sender: 'customer' | 'bot' | 'human';
+      type: string;
+      text: string | null;
+      attachments: MessageAttachment[];
+      mid: string | null;
+      occurredAt: number;
+      meta: Record<string, unknown>;
+      channel?: 'instagram' | 'manychat';
+      deliveryStatus?: 'delivered';
+    },
+  ): Promise<boolean> {
+    const rows = await manager.query<unknown[]>(
+      `INSERT INTO messages
+         (merchant_id, conversation_id, direction, sender, type, text, attachments, mid, meta, occurred_at, channel, delivery_status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT (merchant_id, mid) WHERE mid IS NOT NULL DO NOTHING
+       RETURNING id`,
+      [
+        message.merchantId,
+        message.conversationId,
+        message.direction,
+        message.sender,
+        message.type,
+        message.text,
+        JSON.stringify(message.attachments),
+        message.mid,
+        JSON.stringify(message.meta),
+        new Date(message.occurredAt),
+        message.channel ?? null,
+        message.deliveryStatus ?? null,
+      ],
+    );
+    return rows.length > 0;
+  }
+}
+
+/** The object without its undefined fields (so stored JSON holds only what the event said). */
+function compact<T extends Record<string, unknown>>(value: T): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined));
+}

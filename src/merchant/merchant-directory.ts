@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
+import { CredentialCipher } from 'src/merchant/credential-cipher';
+import { Merchant, type DeliveryChannel } from 'src/merchant/merchant.entity';
+
+/** What routing and ingestion need to know of a merchant: no credentials. */
+export interface MerchantRoute {
+  id: string;
+  instagramAccountId: string;
+  pageId: string | null;
+  deliveryChannel: DeliveryChannel;
+}
+
+/** The field name a credential is sealed under: binds each ciphertext to its merchant and column. */
+export function credentialContext(
+  merchantId: string,
+  field: 'instagramAccessToken' | 'manychatApiKey' | 'inboundSecret',
+): string {
+  return `merchant:${merchantId}:${field}`;
+}
+
+/** Finds merchants by the ids Meta uses for them, and opens their credentials when needed. */
+@Injectable()
+export class MerchantDirectory {
+  constructor(
+    @InjectRepository(Merchant) private readonly merchants: Repository<Merchant>,
+    private readonly cipher: CredentialCipher,
+  ) {}
+
+  /** Merchants owning these accounts, keyed by the id asked for (an IG account id or a Page id). */
+  async byAccountIds(accountIds: readonly string[]): Promise<Map<string, MerchantRoute>> {
+    const ids = [...new Set(accountIds)].filter((id) => id !== '' && id !== '0');
+    const routes = new Map<string, MerchantRoute>();
+    if (ids.length === 0) return routes;
+    const found = await this.merchants.find({
+      select: { id: true, instagramAccountId: true, pageId: true, deliveryChannel: true },
+      where: [{ instagramAccountId: In(ids) }, { pageId: In(ids) }],
+    });
+    for (const merchant of found) {
+      const route: MerchantRoute = {
+        id: merchant.id,
+        instagramAccountId: merchant.instagramAccountId,
+        pageId: merchant.pageId,
+        deliveryChannel: merchant.deliveryChannel,
+      };
+      if (merchant.pageId) routes.set(merchant.pageId, route);
+      routes.set(merchant.instagramAccountId, route);
+    }
+    return routes;
+  }
+
+  /** The merchant's Instagram access token in clear, or null when it has none. */
+  async instagramToken(merchantId: string): Promise<string | null> {
+    const merchant = await this.merchants.findOne({
+      select: { id: true, instagramAccessToken: true },
+      where: { id: merchantId },
+    });
+    if (!merchant?.instagramAccessToken) return null;
+    return this.cipher.decrypt(
+      merchant.instagramAccessToken,
+      credentialContext(merchantId, 'instagramAccessToken'),
+    );
+  }
+
+  /** Meta refused the merchant's token (error 190): a person must connect the account again. */
+  async markNeedsReauth(merchantId: string): Promise<void> {
+    await this.merchants.update({ id: merchantId }, { needsReauth: true });
+  }
+}

@@ -1,0 +1,37 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import Redis from 'ioredis';
+import { redisConfig, type RedisConfig } from 'src/config/redis.config';
+import { redisConnectionOptions } from 'src/queue/redis-connection';
+
+/**
+ * A general-purpose Redis connection (health pings, rate limiters) that fails fast while Redis is
+ * away instead of queueing commands: callers decide what an outage means for them.
+ */
+@Injectable()
+export class RedisService implements OnModuleDestroy {
+  readonly client: Redis;
+  readonly prefix: string;
+
+  constructor(@Inject(redisConfig.KEY) config: RedisConfig) {
+    this.prefix = config.prefix;
+    this.client = new Redis({
+      ...redisConnectionOptions(config.url),
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1_000,
+    });
+    // Outages are reported by whoever uses the client; ioredis would otherwise print each retry.
+    this.client.on('error', () => undefined);
+    this.client.connect().catch(() => undefined);
+  }
+
+  /** A key under REDIS_PREFIX. */
+  key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  onModuleDestroy(): void {
+    this.client.disconnect();
+  }
+}

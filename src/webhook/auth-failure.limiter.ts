@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RedisService } from 'src/redis/redis.service';
+
+/** Failed authentications an address may make in a minute before it is answered 429. */
+export const AUTH_FAILURES_PER_MINUTE = 100;
+const WINDOW_SECONDS = 60;
+
+/**
+ * Counts failed webhook authentications per client address, across every API process (in Redis,
+ * with a per-process fallback while Redis is away). Only failures are counted: a correctly signed
+ * request is never throttled, whatever its address did before.
+ */
+@Injectable()
+export class AuthFailureLimiter {
+  private readonly limiter: RateLimiterRedis;
+
+  constructor(redis: RedisService) {
+    const options = {
+      points: AUTH_FAILURES_PER_MINUTE,
+      duration: WINDOW_SECONDS,
+      keyPrefix: redis.key('webhook-auth-failures'),
+    };
+    this.limiter = new RateLimiterRedis({
+      ...options,
+      storeClient: redis.client,
+      // Once an address is over the limit, further failures are answered from memory.
+      inMemoryBlockOnConsumed: AUTH_FAILURES_PER_MINUTE + 1,
+      inMemoryBlockDuration: WINDOW_SECONDS,
+      insuranceLimiter: new RateLimiterMemory(options),
+    });
+  }
+
+  /** Records one failure of `address`; true when the address is now over the limit. */
+  async recordFailure(address: string): Promise<boolean> {
+    try {
+      await this.limiter.consume(address);
+      return false;
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) return true;
+      // Neither store answered: do not block anybody on our own failure.
+      return false;
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { operationsConfig, type OperationsConfig } from 'src/config/operations.config';
+import type { ProcessWebhookJob } from 'src/queue/jobs';
+import { QueueName } from 'src/queue/queue.constants';
+import { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
+import type { WebhookSource } from 'src/webhook/webhook-event.entity';
+
+/** Younger events are still being queued by the request that stored them. */
+const MIN_AGE_MS = 5_000;
+const BATCH = 500;
+
+/**
+ * The outbox: every OUTBOX_SWEEP_MS, stored webhook events that are neither processed nor failed
+ * are queued again, so nothing acknowledged to Meta is lost to a Redis outage or a crash between
+ * the commit and the queue add. A job that already exists is left alone, a failed one retried.
+ */
+@Injectable()
+export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxSweeper.name);
+  private timer?: NodeJS.Timeout;
+  private running = false;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectQueue(QueueName.ProcessWebhook) private readonly queue: Queue<ProcessWebhookJob>,
+    private readonly producer: ProcessWebhookProducer,
+    @Inject(operationsConfig.KEY) private readonly config: OperationsConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweep(), this.config.outboxSweepMs);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass; returns how many events were queued or retried. */
+  async sweep(): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    try {
+      const rows = await this.dataSource.query<Array<{ id: string; source: WebhookSource }>>(
+        `SELECT id, source FROM webhook_events
+          WHERE status = 'received' AND received_at < now() - make_interval(secs => $1)
+          ORDER BY received_at LIMIT $2`,
+        [MIN_AGE_MS / 1000, BATCH],
+      );
+      const missing: typeof rows = [];
+      let retried = 0;
+      for (const row of rows) {
+        const state = await this.queue.getJobState(row.id);
+        if (state === 'unknown') missing.push(row);
+        else if (state === 'failed') {
+          await (await this.queue.getJob(row.id))?.retry('failed');
+          retried += 1;
+        }
+      }
+      await this.producer.add(missing);
+      if (missing.length + retried > 0) {
+        this.logger.log(
+          { queued: missing.length, retried },
+          'outbox: queued stored webhook events',
+        );
+      }
+      return missing.length + retried;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'outbox sweep failed; will try again');
+      return 0;
+    } finally {
+      this.running = false;
+    }
+  }
+}

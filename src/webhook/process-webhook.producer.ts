@@ -1,0 +1,72 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import type { JobsOptions, Queue } from 'bullmq';
+import { withTimeout } from 'src/common/timeout';
+import type { ProcessWebhookJob } from 'src/queue/jobs';
+import { QueueName } from 'src/queue/queue.constants';
+import type { WebhookSource } from 'src/webhook/webhook-event.entity';
+
+/** How long an add may take before the outbox sweeper is left to do it. */
+const ADD_TIMEOUT_MS = 2_000;
+/** Warn about Redis being away at most this often. */
+const WARN_EVERY_MS = 10_000;
+
+export function processWebhookJob(
+  source: WebhookSource,
+  webhookEventId: string,
+): { name: string; data: ProcessWebhookJob; opts: JobsOptions } {
+  // The stored event's id is the job id: adding it twice (request + sweeper) queues it once.
+  return { name: source, data: { webhookEventId }, opts: { jobId: webhookEventId } };
+}
+
+/**
+ * Queues stored webhook events for processing, batching the adds of concurrent requests into one
+ * round trip. Never fails the caller: the event is already durable and the sweeper queues whatever
+ * could not be queued here.
+ */
+@Injectable()
+export class ProcessWebhookProducer {
+  private readonly logger = new Logger(ProcessWebhookProducer.name);
+  private pending: Array<{ source: WebhookSource; id: string }> = [];
+  private scheduled = false;
+  private lastWarning = 0;
+
+  constructor(
+    @InjectQueue(QueueName.ProcessWebhook) private readonly queue: Queue<ProcessWebhookJob>,
+  ) {}
+
+  enqueue(source: WebhookSource, webhookEventId: string): void {
+    this.pending.push({ source, id: webhookEventId });
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  /** Adds the jobs now; rejects when Redis does not take them in time. */
+  async add(events: Array<{ source: WebhookSource; id: string }>): Promise<void> {
+    if (events.length === 0) return;
+    await withTimeout(
+      this.queue.addBulk(events.map((event) => processWebhookJob(event.source, event.id))),
+      ADD_TIMEOUT_MS,
+      'queue add',
+    );
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const events = this.pending;
+    this.pending = [];
+    try {
+      await this.add(events);
+    } catch (error) {
+      const now = Date.now();
+      if (now - this.lastWarning > WARN_EVERY_MS) {
+        this.lastWarning = now;
+        this.logger.warn(
+          { err: error, events: events.length },
+          'could not queue stored webhook events; the outbox sweeper will',
+        );
+      }
+    }
+  }
+}

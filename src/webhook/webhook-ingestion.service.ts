@@ -1,0 +1,184 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AiReplyScheduler } from 'src/ai/ai-reply.scheduler';
+import {
+  ConversationIngestService,
+  type IngestResult,
+} from 'src/conversation/conversation-ingest.service';
+import { CustomerProfileService } from 'src/conversation/customer-profile.service';
+import { MerchantDirectory, type MerchantRoute } from 'src/merchant/merchant-directory';
+import { parseInstagramWebhook } from 'src/webhook/instagram-event.parser';
+import type { InstagramEvent } from 'src/webhook/instagram-events';
+
+export type ProcessOutcome = 'processed' | 'skipped';
+
+type Recorded = 'new' | 'retry' | 'duplicate';
+
+/**
+ * Turns one stored webhook body into its effects, each event exactly once: every event is first
+ * recorded in `inbound_events` under its identity, in the same transaction as its effect, so a
+ * redelivered event (or this job run again after a crash) changes nothing twice.
+ */
+@Injectable()
+export class WebhookIngestionService {
+  private readonly logger = new Logger(WebhookIngestionService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly merchants: MerchantDirectory,
+    private readonly conversations: ConversationIngestService,
+    private readonly profiles: CustomerProfileService,
+    private readonly replies: AiReplyScheduler,
+  ) {}
+
+  async process(webhookEventId: string): Promise<ProcessOutcome> {
+    const [stored] = await this.dataSource.query<
+      Array<{ raw_body: Buffer; status: string; received_at: Date }>
+    >(`SELECT raw_body, status, received_at FROM webhook_events WHERE id = $1`, [webhookEventId]);
+    if (!stored || stored.status !== 'received') return 'skipped';
+
+    // The body was verified and checked to be a JSON object when it was received.
+    const events = parseInstagramWebhook(
+      JSON.parse(stored.raw_body.toString('utf8')) as unknown,
+    ).map((event) =>
+      event.timestamp > 0 ? event : { ...event, timestamp: stored.received_at.getTime() },
+    );
+    const merchants = await this.merchants.byAccountIds(events.map((event) => event.accountId));
+
+    const answers = new Map<string, string>();
+    const rechecks = new Set<string>();
+    const newCustomers: Array<{ merchantId: string; customerId: string; igsid: string }> = [];
+    for (const event of events) {
+      const merchant = merchants.get(event.accountId);
+      const result = await this.dataSource.transaction((manager) =>
+        this.applyOnce(manager, webhookEventId, event, merchant),
+      );
+      if (!merchant || !result) continue;
+      if (result.answer) answers.set(result.answer.conversationId, merchant.id);
+      if (result.recheck) rechecks.add(result.recheck.conversationId);
+      if (result.newCustomer) newCustomers.push({ merchantId: merchant.id, ...result.newCustomer });
+    }
+
+    for (const [conversationId, merchantId] of answers)
+      await this.replies.schedule(merchantId, conversationId);
+    for (const conversationId of rechecks) {
+      if (!answers.has(conversationId)) await this.cancelIfNothingLeft(conversationId);
+    }
+    await this.dataSource.query(
+      `UPDATE webhook_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
+        WHERE id = $1`,
+      [webhookEventId],
+    );
+    for (const customer of newCustomers) {
+      await this.profiles.refresh(customer.merchantId, customer.customerId, customer.igsid);
+    }
+    return 'processed';
+  }
+
+  /** Records a failure that used up every attempt, so the outbox leaves the event for a person. */
+  async markFailed(webhookEventId: string, reason: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE webhook_events SET status = 'failed', attempts = attempts + 1, last_error = $2
+        WHERE id = $1 AND status = 'received'`,
+      [webhookEventId, reason.slice(0, 1000)],
+    );
+  }
+
+  /**
+   * Applies an event unless its identity is already recorded. For an event this same webhook
+   * recorded on an earlier, interrupted run, the effect is committed but what follows it (the reply)
+   * may not have been queued: that part is worked out again.
+   */
+  private async applyOnce(
+    manager: EntityManager,
+    webhookEventId: string,
+    event: InstagramEvent,
+    merchant: MerchantRoute | undefined,
+  ): Promise<IngestResult | null> {
+    const recorded = await this.record(manager, webhookEventId, event, merchant);
+    if (recorded === 'duplicate') return null;
+    if (!merchant) {
+      if (recorded === 'new') {
+        this.logger.warn(
+          { accountId: event.accountId, kind: event.kind, webhookEventId },
+          event.accountId === '0'
+            ? 'dashboard test event stored unrouted'
+            : 'event for an account no merchant owns stored unrouted',
+        );
+      }
+      return null;
+    }
+    if (recorded === 'retry') return this.followUpsOnRetry(manager, merchant, event);
+    const result = await this.conversations.apply(manager, merchant, event);
+    if (result.status !== 'applied' || result.note) {
+      await manager.query(
+        `UPDATE inbound_events SET status = $4, note = $5 WHERE account_id = $1 AND kind = $2 AND event_key = $3`,
+        [event.accountId, event.kind, event.key, result.status, result.note ?? null],
+      );
+    }
+    return result;
+  }
+
+  private async record(
+    manager: EntityManager,
+    webhookEventId: string,
+    event: InstagramEvent,
+    merchant: MerchantRoute | undefined,
+  ): Promise<Recorded> {
+    const inserted = await manager.query<unknown[]>(
+      `INSERT INTO inbound_events (webhook_event_id, merchant_id, account_id, kind, event_key, status, occurred_at, payload)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (account_id, kind, event_key) DO NOTHING
+       RETURNING id`,
+      [
+        webhookEventId,
+        merchant?.id ?? null,
+        event.accountId,
+        event.kind,
+        event.key,
+        merchant ? 'applied' : 'unrouted',
+        new Date(event.timestamp),
+        JSON.stringify(event.raw ?? null),
+      ],
+    );
+    if (inserted.length > 0) return 'new';
+    const [existing] = await manager.query<Array<{ webhook_event_id: string }>>(
+      `SELECT webhook_event_id FROM inbound_events WHERE account_id = $1 AND kind = $2 AND event_key = $3`,
+      [event.accountId, event.kind, event.key],
+    );
+    return existing?.webhook_event_id === webhookEventId ? 'retry' : 'duplicate';
+  }
+
+  private async followUpsOnRetry(
+    manager: EntityManager,
+    merchant: MerchantRoute,
+    event: InstagramEvent,
+  ): Promise<IngestResult | null> {
+    const answerable =
+      (event.kind === 'message' || event.kind === 'postback') &&
+      !event.fromBusiness &&
+      (!event.standby || merchant.deliveryChannel === 'manychat');
+    if (!answerable) return null;
+    const conversationId = await this.conversations.conversationOf(
+      manager,
+      merchant.id,
+      event.customerId,
+    );
+    return conversationId ? { status: 'applied', answer: { conversationId } } : null;
+  }
+
+  /** After a deletion: drop the pending reply when every unanswered customer message is gone. */
+  private async cancelIfNothingLeft(conversationId: string): Promise<void> {
+    const [left] = await this.dataSource.query<Array<{ count: string }>>(
+      `SELECT count(*) FROM messages m
+        WHERE m.conversation_id = $1 AND m.direction = 'in' AND NOT m.deleted
+          AND m.occurred_at > COALESCE(
+            (SELECT max(occurred_at) FROM messages WHERE conversation_id = $1 AND direction = 'out'), '-infinity')`,
+      [conversationId],
+    );
+    if (Number(left?.count ?? 0) === 0 && (await this.replies.cancel(conversationId))) {
+      this.logger.log({ conversationId }, 'pending reply cancelled: its messages were unsent');
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import { createHmac } from 'node:crypto';
+import { metaSignature } from 'src/webhook/meta-signature';
+import { QueueName } from 'src/queue/queue.constants';
+import { startApp, TEST_SECRETS, type TestApp } from 'test/utils/app';
+import {
+  accountId,
+  createMerchant,
+  database,
+  postSigned,
+  queue,
+  textDm,
+} from 'test/utils/instagram';
+
+describe('Instagram webhook: receiving (e2e)', () => {
+  let radd: TestApp;
+  beforeAll(async () => {
+    // The API role alone: nothing consumes the jobs, so the test sees exactly what was queued.
+    radd = await startApp({ APP_ROLE: 'api' });
+  });
+  afterAll(() => radd.close());
+
+  const stored = async (): Promise<number> => {
+    const [row] = await database(radd.app).query<Array<{ count: string }>>(
+      'SELECT count(*) FROM webhook_events',
+    );
+    return Number(row.count);
+  };
+  const queued = async (): Promise<number> => {
+    const counts = await queue(radd.app, QueueName.ProcessWebhook).getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'completed',
+      'failed',
+    );
+    return Object.values(counts).reduce((sum, count) => sum + count, 0);
+  };
+
+  describe('verification handshake', () => {
+    const verify = (query: string) => fetch(`${radd.url}/webhooks/instagram?${query}`);
+
+    it('echoes the challenge as plain text when the token matches', async () => {
+      const res = await verify(
+        `hub.mode=subscribe&hub.verify_token=${TEST_SECRETS.IG_VERIFY_TOKEN}&hub.challenge=1158201444`,
+      );
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await res.text()).toBe('1158201444');
+    });
+
+    it.each([
+      ['a wrong token', 'hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1'],
+      [
+        'a longer token',
+        `hub.mode=subscribe&hub.verify_token=${TEST_SECRETS.IG_VERIFY_TOKEN}x&hub.challenge=1`,
+      ],
+      [
+        'another mode',
+        `hub.mode=unsubscribe&hub.verify_token=${TEST_SECRETS.IG_VERIFY_TOKEN}&hub.challenge=1`,
+      ],
+      ['no token', 'hub.mode=subscribe&hub.challenge=1'],
+      ['no challenge', `hub.mode=subscribe&hub.verify_token=${TEST_SECRETS.IG_VERIFY_TOKEN}`],
+    ])('answers 403 for %s', async (_, query) => {
+      const res = await verify(query);
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({ statusCode: 403, error: 'Forbidden' });
+    });
+  });
+
+  describe('a valid POST', () => {
+    it('is answered EVENT_RECEIVED after the raw bytes are stored, and queued once', async () => {
+      const account = accountId();
+      // Meta signs the escaped-unicode form it sends; these exact bytes must be stored.
+      const body = textDm(account, '5678', `mid-${account}`, 'شكد سعر الفستان؟').replace(
+        /[\u0600-\u06ff]/g,
+        (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      );
+      const res = await postSigned(radd.url, body);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await res.text()).toBe('EVENT_RECEIVED');
+      const [row] = await database(radd.app).query<
+        Array<{ id: string; raw_body: Buffer; status: string }>
+      >(`SELECT id, raw_body, status FROM webhook_events WHERE raw_body = $1`, [Buffer.from(body)]);
+      expect(row.status).toBe('received');
+      expect(row.raw_body.toString()).toBe(body);
+      const job = await queue(radd.app, QueueName.ProcessWebhook).getJob(row.id);
+      expect(job?.data).toEqual({ webhookEventId: row.id });
+    });
+
+    it('accepts the Instagram app secret as signing key too', async () => {
+      const body = textDm(accountId(), '1', 'mid-ig-secret', 'hi');
+      const res = await postSigned(radd.url, body, { secret: TEST_SECRETS.IG_APP_SECRET });
+      expect(res.status).toBe(200);
+    });
+  });
+
+  describe('the rejection matrix: each answered with its status, nothing stored, nothing queued', () => {
+    const body = textDm('17841400000000009', '5678', 'mid-rejected', 'hello');
+    const cases: Array<[string, () => Promise<Response>, number]> = [
+      [
+        'no signature',
+        () =>
+          fetch(`${radd.url}/webhooks/instagram`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          }),
+        401,
+      ],
+      ['a wrong secret', () => postSigned(radd.url, body, { secret: 'not-the-secret' }), 401],
+      [
+        'a sha1 signature only',
+        () =>
+          fetch(`${radd.url}/webhooks/instagram`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'x-hub-signature': `sha1=${createHmac('sha1', TEST_SECRETS.META_APP_SECRET).update(body).digest('hex')}`,
+            },
+            body,
+          }),
+        401,
+      ],
+      [
+        'a signature of the re-serialised body',
+        () =>
+          fetch(`${radd.url}/webhooks/instagram`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'x-hub-signature-256': metaSignature(
+                JSON.stringify(JSON.parse(body), null, 1),
+                TEST_SECRETS.META_APP_SECRET,
+              ),
+            },
+            body,
+          }),
+        401,
+      ],
+      ['truncated JSON', () => postSigned(radd.url, body.slice(0, -7)), 400],
+      ['a JSON array', () => postSigned(radd.url, '[{"object":"instagram"}]'), 400],
+      ['the wrong object', () => postSigned(radd.url, body.replace('"instagram"', '"page"')), 400],
+      ['no entry array', () => postSigned(radd.url, '{"object":"instagram","entry":{}}'), 400],
+      [
+        '__proto__ keys',
+        () =>
+          postSigned(radd.url, '{"object":"instagram","entry":[],"__proto__":{"polluted":true}}'),
+        400,
+      ],
+      [
+        'a 2 MiB body',
+        () =>
+          postSigned(
+            radd.url,
+            JSON.stringify({ object: 'instagram', entry: [], pad: 'x'.repeat(2 * 1024 * 1024) }),
+          ),
+        413,
+      ],
+    ];
+
+    it.each(cases)('%s', async (_, send, status) => {
+      const before = { stored: await stored(), queued: await queued() };
+      const res = await send();
+      expect(res.status).toBe(status);
+      const answer = (await res.json()) as Record<string, unknown>;
+      expect(answer).toMatchObject({ statusCode: status });
+      expect(typeof answer.message).toBe('string');
+      expect({ stored: await stored(), queued: await queued() }).toEqual(before);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+  });
+
+  describe('forgery floods', () => {
+    it('answers 401 up to 100 failures a minute per address, then 429, and never throttles a signed request', async () => {
+      const body = textDm(accountId(), '5678', 'mid-flood', 'flood');
+      const address = { 'x-forwarded-for': 'ignored' }; // the client address is the socket's, not a header
+      const statuses: number[] = [];
+      for (let i = 0; i < 105; i += 1) {
+        statuses.push(
+          (await postSigned(radd.url, body, { secret: 'forger', headers: address })).status,
+        );
+      }
+      // Earlier tests of this file have already failed a few times from this address.
+      expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(100);
+      expect(statuses.slice(-5)).toEqual([429, 429, 429, 429, 429]);
+      expect(new Set(statuses)).toEqual(new Set([401, 429]));
+      const genuine = await postSigned(radd.url, body);
+      expect(genuine.status).toBe(200);
+    });
+  });
+
+  describe('routing', () => {
+    it('knows merchants by their Page id as well as their Instagram account id', async () => {
+      const merchant = await createMerchant(radd.app, { pageId: accountId() });
+      expect(merchant.id).toMatch(/^[0-9a-f-]{36}$/);
+    });
+  });
+});
