@@ -63,7 +63,7 @@ function useJsonBodies(app: NestFastifyApplication): void {
         done(null, body);
         return;
       }
-      parseJson(request, body.toString('utf8'), done);
+      void parseJson(request, body.toString('utf8'), done);
     },
   );
 }

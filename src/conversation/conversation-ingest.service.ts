@@ -94,8 +94,9 @@ export class ConversationIngestService {
     merchant: MerchantRoute,
     event: MessageEvent,
   ): Promise<IngestResult> {
-    if (event.fromBusiness)
+    if (event.fromBusiness) {
       return { status: 'ignored', note: 'message from the business without is_echo' };
+    }
     const thread = await this.thread(manager, merchant.id, event.customerId, event.timestamp, true);
     const type = event.isUnsupported
       ? 'unsupported'
@@ -294,8 +295,9 @@ export class ConversationIngestService {
     event: ReactionEvent,
   ): Promise<IngestResult> {
     // A customer's reaction opens the messaging window again (Meta), but is never answered.
-    if (!event.fromBusiness)
+    if (!event.fromBusiness) {
       await this.thread(manager, merchant.id, event.customerId, event.timestamp, true);
+    }
     const entry = compact({
       action: event.action,
       reaction: event.reaction,

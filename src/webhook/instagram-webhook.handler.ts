@@ -36,8 +36,9 @@ export class InstagramWebhookHandler {
 
   /** The challenge to echo when Meta's handshake is genuine, else null. */
   verifySubscription(mode: unknown, token: unknown, challenge: unknown): string | null {
-    if (mode !== 'subscribe' || typeof token !== 'string' || typeof challenge !== 'string')
+    if (mode !== 'subscribe' || typeof token !== 'string' || typeof challenge !== 'string') {
       return null;
+    }
     if (!this.config.verifyToken || !safeEqual(token, this.config.verifyToken)) return null;
     return challenge;
   }

@@ -35,9 +35,10 @@ export class ProcessWebhookProcessor extends WorkerHost {
       },
       final ? 'webhook processing failed for good' : 'webhook processing failed; will retry',
     );
-    if (final)
+    if (final) {
       await this.ingestion
         .markFailed(job.data.webhookEventId, error.message)
         .catch(() => undefined);
+    }
   }
 }

@@ -60,8 +60,9 @@ export class WebhookIngestionService {
       if (result.newCustomer) newCustomers.push({ merchantId: merchant.id, ...result.newCustomer });
     }
 
-    for (const [conversationId, merchantId] of answers)
+    for (const [conversationId, merchantId] of answers) {
       await this.replies.schedule(merchantId, conversationId);
+    }
     for (const conversationId of rechecks) {
       if (!answers.has(conversationId)) await this.cancelIfNothingLeft(conversationId);
     }
