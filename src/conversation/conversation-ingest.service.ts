@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
 import type { MessageAttachment } from 'src/conversation/message.entity';
+import { rowsOf } from 'src/database/sql';
 import type { MerchantRoute } from 'src/merchant/merchant-directory';
 import type {
   CommentEvent,
@@ -81,7 +82,8 @@ export class ConversationIngestService {
     merchantId: string,
     igsid: string,
   ): Promise<string | null> {
-    const rows = await manager.query<Array<{ id: string }>>(
+    const rows = await rowsOf<{ id: string }>(
+      manager,
       `SELECT c.id FROM conversations c JOIN customers cu ON cu.id = c.customer_id
         WHERE cu.merchant_id = $1 AND cu.igsid = $2`,
       [merchantId, igsid],
@@ -210,7 +212,8 @@ export class ConversationIngestService {
       event.timestamp,
       false,
     );
-    const matched = await manager.query<Array<{ id: string }>>(
+    const matched = await rowsOf<{ id: string }>(
+      manager,
       `UPDATE messages SET mid = $3, delivery_status = 'delivered'
         WHERE id = (
           SELECT id FROM messages
@@ -263,7 +266,8 @@ export class ConversationIngestService {
     merchantId: string,
     mid: string,
   ): Promise<IngestResult> {
-    const rows = await manager.query<Array<{ conversation_id: string }>>(
+    const rows = await rowsOf<{ conversation_id: string }>(
+      manager,
       `UPDATE messages SET deleted = true WHERE merchant_id = $1 AND mid = $2 RETURNING conversation_id`,
       [merchantId, mid],
     );
@@ -279,7 +283,8 @@ export class ConversationIngestService {
     text: string,
     editCount: number,
   ): Promise<IngestResult> {
-    const rows = await manager.query<unknown[]>(
+    const rows = await rowsOf<unknown>(
+      manager,
       `UPDATE messages SET text = $3, meta = meta || jsonb_build_object('editCount', $4::int, 'editedAt', now())
         WHERE merchant_id = $1 AND mid = $2 RETURNING id`,
       [merchantId, mid, text, editCount],
@@ -305,7 +310,8 @@ export class ConversationIngestService {
       by: event.fromBusiness ? 'business' : 'customer',
       at: new Date(event.timestamp).toISOString(),
     });
-    const rows = await manager.query<unknown[]>(
+    const rows = await rowsOf<unknown>(
+      manager,
       `UPDATE messages
           SET meta = jsonb_set(meta, '{reactions}', COALESCE(meta->'reactions', '[]'::jsonb) || $3::jsonb)
         WHERE merchant_id = $1 AND mid = $2 RETURNING id`,
@@ -322,7 +328,8 @@ export class ConversationIngestService {
     merchant: MerchantRoute,
     event: ReadEvent,
   ): Promise<IngestResult> {
-    const rows = await manager.query<unknown[]>(
+    const rows = await rowsOf<unknown>(
+      manager,
       `UPDATE messages m SET delivery_status = 'read'
          FROM conversations c JOIN customers cu ON cu.id = c.customer_id
         WHERE m.conversation_id = c.id AND cu.merchant_id = $1 AND cu.igsid = $2
@@ -386,7 +393,8 @@ export class ConversationIngestService {
     fromCustomer: boolean,
     username?: string,
   ): Promise<{ customerId: string; customerCreated: boolean; conversationId: string }> {
-    const [customer] = await manager.query<Array<{ id: string; created: boolean }>>(
+    const [customer] = await rowsOf<{ id: string; created: boolean }>(
+      manager,
       `INSERT INTO customers (merchant_id, igsid, username) VALUES ($1, $2, $3)
        ON CONFLICT (merchant_id, igsid) WHERE igsid IS NOT NULL
        DO UPDATE SET username = COALESCE(EXCLUDED.username, customers.username)
@@ -394,7 +402,8 @@ export class ConversationIngestService {
       [merchantId, igsid, username ?? null],
     );
     const at = new Date(timestamp);
-    const [conversation] = await manager.query<Array<{ id: string }>>(
+    const [conversation] = await rowsOf<{ id: string }>(
+      manager,
       `INSERT INTO conversations (merchant_id, customer_id, last_message_at, last_customer_message_at)
        VALUES ($1, $2, $3, $4)
        ON CONFLICT (merchant_id, customer_id) DO UPDATE SET
@@ -430,7 +439,8 @@ export class ConversationIngestService {
       deliveryStatus?: 'delivered';
     },
   ): Promise<boolean> {
-    const rows = await manager.query<unknown[]>(
+    const rows = await rowsOf<unknown>(
+      manager,
       `INSERT INTO messages
          (merchant_id, conversation_id, direction, sender, type, text, attachments, mid, meta, occurred_at, channel, delivery_status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
