@@ -6,6 +6,7 @@ import {
   accountId,
   createMerchant,
   database,
+  eventually,
   postSigned,
   queue,
   textDm,
@@ -187,6 +188,36 @@ describe('Instagram webhook: receiving (e2e)', () => {
       expect(new Set(statuses)).toEqual(new Set([401, 429]));
       const genuine = await postSigned(radd.url, body);
       expect(genuine.status).toBe(200);
+    });
+  });
+
+  describe('PostgreSQL unavailable', () => {
+    it('answers 503 so that Meta retries, and stores nothing', async () => {
+      const { Client } = await import('pg');
+      const name = new URL(process.env.DATABASE_URL ?? '').pathname.slice(1);
+      const admin = new Client({
+        connectionString: process.env.DATABASE_URL?.replace(/\/[^/]+$/, '/postgres'),
+      });
+      await admin.connect();
+      const before = await stored();
+      const body = textDm(accountId(), '5678', 'mid-db-down', 'hello');
+      try {
+        await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(name)} ALLOW_CONNECTIONS false`);
+        await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [name],
+        );
+        const res = await postSigned(radd.url, body);
+        expect(res.status).toBe(503);
+        expect(await res.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+      } finally {
+        await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(name)} ALLOW_CONNECTIONS true`);
+        await admin.end();
+      }
+      await eventually(async () => ((await stored().catch(() => -1)) >= 0 ? true : undefined));
+      expect(await stored()).toBe(before);
+      // Meta's retry then succeeds.
+      expect((await postSigned(radd.url, body)).status).toBe(200);
     });
   });
 

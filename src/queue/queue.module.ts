@@ -1,8 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { redisConfig, type RedisConfig } from 'src/config/redis.config';
 import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES } from 'src/queue/queue.constants';
 import { redisConnectionOptions } from 'src/queue/redis-connection';
+import { WorkerDrain } from 'src/queue/worker-drain';
 
 /**
  * Producers fail fast while Redis is away (no offline queue): a job that cannot be added now is
@@ -31,7 +33,9 @@ const queues = BullModule.registerQueueAsync(
       }),
     }),
     queues,
+    DiscoveryModule,
   ],
+  providers: [WorkerDrain],
   exports: [queues],
 })
 export class QueueModule {}
