@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
 import { REQUEST_ID_HEADER, requestId } from 'src/common/logging';
 import { INSTAGRAM_WEBHOOK_PATH } from 'src/webhook/instagram-webhook.controller';
+import { MANYCHAT_WEBHOOK_PATH } from 'src/webhook/manychat-webhook.controller';
 import { appConfig, roleParts } from 'src/config/app.config';
 import type { AppRole } from 'src/config/env';
 
@@ -44,8 +45,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   return app;
 }
 
-/** Routes whose handler verifies a signature over the raw bytes before it parses anything. */
-const RAW_BODY_ROUTES = new Set([INSTAGRAM_WEBHOOK_PATH]);
+/** Webhook routes authenticate the raw bytes (or a secret) before anything is parsed. */
+function isRawBodyRoute(path: string): boolean {
+  return path === INSTAGRAM_WEBHOOK_PATH || path.startsWith(`${MANYCHAT_WEBHOOK_PATH}/`);
+}
 
 /**
  * JSON bodies: kept as raw bytes (`request.rawBody`) everywhere, parsed safely (prototype
@@ -59,7 +62,7 @@ function useJsonBodies(app: NestFastifyApplication): void {
     { bodyLimit: BODY_LIMIT_BYTES },
     (request, body, done) => {
       const path = (request.url ?? '').split('?', 1)[0];
-      if (request.method === 'POST' && RAW_BODY_ROUTES.has(path)) {
+      if (request.method === 'POST' && isRawBodyRoute(path)) {
         done(null, body);
         return;
       }

@@ -76,6 +76,65 @@ export class ConversationIngestService {
     }
   }
 
+  /**
+   * A customer message forwarded by the merchant's ManyChat flow. The subscriber id is remembered
+   * on the customer, matched to their Instagram identity through `ig_id` when ManyChat gives it, so
+   * both paths share one conversation (and one burst). A repeat of the same text from the same
+   * subscriber within a few seconds is ManyChat calling twice, not the customer.
+   */
+  async manyChatMessage(
+    manager: EntityManager,
+    merchant: MerchantRoute,
+    inbound: { subscriberId: string; igId?: string; igUsername?: string; text: string },
+    timestamp: number,
+  ): Promise<IngestResult> {
+    const customer = await this.manyChatCustomer(manager, merchant.id, inbound);
+    const thread = await this.conversationFor(manager, merchant.id, customer.id, timestamp, true);
+    const repeated = await rowsOf<{ id: string }>(
+      manager,
+      `SELECT id FROM messages
+        WHERE conversation_id = $1 AND direction = 'in' AND text = $2 AND meta->>'via' = 'manychat'
+          AND occurred_at > $3::timestamptz - interval '5 seconds'`,
+      [thread, inbound.text, new Date(timestamp)],
+    );
+    if (repeated.length > 0) return { status: 'ignored', note: 'the same ManyChat message again' };
+    await this.insertMessage(manager, {
+      merchantId: merchant.id,
+      conversationId: thread,
+      direction: 'in',
+      sender: 'customer',
+      type: 'text',
+      text: inbound.text,
+      attachments: [],
+      mid: null,
+      occurredAt: timestamp,
+      meta: { via: 'manychat', subscriberId: inbound.subscriberId },
+    });
+    return {
+      status: 'applied',
+      answer: { conversationId: thread },
+      newCustomer:
+        customer.created && customer.igsid
+          ? { customerId: customer.id, igsid: customer.igsid }
+          : undefined,
+    };
+  }
+
+  /** The conversation of a ManyChat subscriber, if there is one. */
+  async conversationOfSubscriber(
+    manager: EntityManager,
+    merchantId: string,
+    subscriberId: string,
+  ): Promise<string | null> {
+    const rows = await rowsOf<{ id: string }>(
+      manager,
+      `SELECT c.id FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+        WHERE cu.merchant_id = $1 AND cu.manychat_subscriber_id = $2`,
+      [merchantId, subscriberId],
+    );
+    return rows[0]?.id ?? null;
+  }
+
   /** The conversation of a customer, if there is one (to re-derive follow-ups on a retry). */
   async conversationOf(
     manager: EntityManager,
@@ -384,6 +443,41 @@ export class ConversationIngestService {
     };
   }
 
+  private async manyChatCustomer(
+    manager: EntityManager,
+    merchantId: string,
+    inbound: { subscriberId: string; igId?: string; igUsername?: string },
+  ): Promise<{ id: string; created: boolean; igsid: string | null }> {
+    const bySubscriber = await rowsOf<{ id: string; igsid: string | null }>(
+      manager,
+      `SELECT id, igsid FROM customers WHERE merchant_id = $1 AND manychat_subscriber_id = $2`,
+      [merchantId, inbound.subscriberId],
+    );
+    if (bySubscriber[0]) return { ...bySubscriber[0], created: false };
+    if (inbound.igId) {
+      // The Instagram customer already known from webhooks takes the subscriber id.
+      const [customer] = await rowsOf<{ id: string; created: boolean }>(
+        manager,
+        `INSERT INTO customers (merchant_id, igsid, manychat_subscriber_id, username) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (merchant_id, igsid) WHERE igsid IS NOT NULL
+         DO UPDATE SET manychat_subscriber_id = COALESCE(customers.manychat_subscriber_id, EXCLUDED.manychat_subscriber_id),
+                       username = COALESCE(customers.username, EXCLUDED.username)
+         RETURNING id, (xmax = 0) AS created`,
+        [merchantId, inbound.igId, inbound.subscriberId, inbound.igUsername ?? null],
+      );
+      return { id: customer.id, created: customer.created, igsid: inbound.igId };
+    }
+    const [customer] = await rowsOf<{ id: string; created: boolean }>(
+      manager,
+      `INSERT INTO customers (merchant_id, manychat_subscriber_id, username) VALUES ($1, $2, $3)
+       ON CONFLICT (merchant_id, manychat_subscriber_id) WHERE manychat_subscriber_id IS NOT NULL
+       DO UPDATE SET username = COALESCE(customers.username, EXCLUDED.username)
+       RETURNING id, (xmax = 0) AS created`,
+      [merchantId, inbound.subscriberId, inbound.igUsername ?? null],
+    );
+    return { id: customer.id, created: customer.created, igsid: null };
+  }
+
   /** Finds or creates the customer and their conversation; moves the conversation's clocks forward. */
   private async thread(
     manager: EntityManager,
@@ -401,6 +495,23 @@ export class ConversationIngestService {
        RETURNING id, (xmax = 0) AS created`,
       [merchantId, igsid, username ?? null],
     );
+    const conversationId = await this.conversationFor(
+      manager,
+      merchantId,
+      customer.id,
+      timestamp,
+      fromCustomer,
+    );
+    return { customerId: customer.id, customerCreated: customer.created, conversationId };
+  }
+
+  private async conversationFor(
+    manager: EntityManager,
+    merchantId: string,
+    customerId: string,
+    timestamp: number,
+    fromCustomer: boolean,
+  ): Promise<string> {
     const at = new Date(timestamp);
     const [conversation] = await rowsOf<{ id: string }>(
       manager,
@@ -412,13 +523,9 @@ export class ConversationIngestService {
          status = CASE WHEN EXCLUDED.last_customer_message_at IS NULL THEN conversations.status ELSE 'open' END,
          updated_at = now()
        RETURNING id`,
-      [merchantId, customer.id, at, fromCustomer ? at : null],
+      [merchantId, customerId, at, fromCustomer ? at : null],
     );
-    return {
-      customerId: customer.id,
-      customerCreated: customer.created,
-      conversationId: conversation.id,
-    };
+    return conversation.id;
   }
 
   /** Inserts a message once: false when its mid is already stored for this merchant. */

@@ -3,6 +3,9 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import { CredentialCipher } from 'src/merchant/credential-cipher';
 import { Merchant, type DeliveryChannel } from 'src/merchant/merchant.entity';
+import { safeEqual } from 'src/common/safe-equal';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What routing and ingestion need to know of a merchant: no credentials. */
 export interface MerchantRoute {
@@ -61,6 +64,37 @@ export class MerchantDirectory {
       merchant.instagramAccessToken,
       credentialContext(merchantId, 'instagramAccessToken'),
     );
+  }
+
+  /** Whether `secret` is the merchant's ManyChat inbound secret (constant-time); false for no merchant. */
+  async inboundSecretMatches(merchantId: string, secret: string): Promise<boolean> {
+    if (!UUID.test(merchantId)) return false;
+    const merchant = await this.merchants.findOne({
+      select: { id: true, inboundSecret: true },
+      where: { id: merchantId },
+    });
+    if (!merchant?.inboundSecret) return false;
+    const expected = this.cipher.decrypt(
+      merchant.inboundSecret,
+      credentialContext(merchantId, 'inboundSecret'),
+    );
+    return safeEqual(secret, expected);
+  }
+
+  async route(merchantId: string): Promise<MerchantRoute | null> {
+    if (!UUID.test(merchantId)) return null;
+    const merchant = await this.merchants.findOne({
+      select: { id: true, instagramAccountId: true, pageId: true, deliveryChannel: true },
+      where: { id: merchantId },
+    });
+    return merchant
+      ? {
+          id: merchant.id,
+          instagramAccountId: merchant.instagramAccountId,
+          pageId: merchant.pageId,
+          deliveryChannel: merchant.deliveryChannel,
+        }
+      : null;
   }
 
   /** Meta refused the merchant's token (error 190): a person must connect the account again. */

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import secureJson from 'secure-json-parse';
 import { metaConfig, type MetaConfig } from 'src/config/meta.config';
 import { AuthFailureLimiter } from 'src/webhook/auth-failure.limiter';
-import { isValidMetaSignature, safeEqual } from 'src/webhook/meta-signature';
+import { safeEqual } from 'src/common/safe-equal';
+import { isValidMetaSignature } from 'src/webhook/meta-signature';
 import { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
 import { WebhookEventStore } from 'src/webhook/webhook-event.store';
 

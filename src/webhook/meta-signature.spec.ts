@@ -1,4 +1,5 @@
-import { isValidMetaSignature, metaSignature, safeEqual } from 'src/webhook/meta-signature';
+import { safeEqual } from 'src/common/safe-equal';
+import { isValidMetaSignature, metaSignature } from 'src/webhook/meta-signature';
 import { createHmac } from 'node:crypto';
 
 describe('isValidMetaSignature', () => {

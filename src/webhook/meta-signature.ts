@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 const SIGNATURE = /^sha256=[0-9a-f]{64}$/;
 
@@ -25,10 +25,4 @@ export function isValidMetaSignature(
 /** The header value Meta would send for this body. */
 export function metaSignature(rawBody: Buffer | string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
-}
-
-/** Constant-time equality of two strings of any length. */
-export function safeEqual(a: string, b: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(a), digest(b)) && a.length === b.length;
 }

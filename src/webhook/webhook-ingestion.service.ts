@@ -10,10 +10,27 @@ import { CustomerProfileService } from 'src/conversation/customer-profile.servic
 import { MerchantDirectory, type MerchantRoute } from 'src/merchant/merchant-directory';
 import { parseInstagramWebhook } from 'src/webhook/instagram-event.parser';
 import type { InstagramEvent } from 'src/webhook/instagram-events';
+import { parseManyChatInbound } from 'src/webhook/manychat-inbound';
+import type { WebhookSource } from 'src/webhook/webhook-event.entity';
 
 export type ProcessOutcome = 'processed' | 'skipped';
 
 type Recorded = 'new' | 'retry' | 'duplicate';
+
+/** What makes an event itself: recorded once in `inbound_events`. */
+interface EventIdentity {
+  accountId: string;
+  kind: string;
+  key: string;
+}
+
+interface StoredEvent {
+  source: WebhookSource;
+  merchant_id: string | null;
+  raw_body: Buffer;
+  status: string;
+  received_at: Date;
+}
 
 /**
  * Turns one stored webhook body into its effects, each event exactly once: every event is first
@@ -33,10 +50,12 @@ export class WebhookIngestionService {
   ) {}
 
   async process(webhookEventId: string): Promise<ProcessOutcome> {
-    const [stored] = await this.dataSource.query<
-      Array<{ raw_body: Buffer; status: string; received_at: Date }>
-    >(`SELECT raw_body, status, received_at FROM webhook_events WHERE id = $1`, [webhookEventId]);
+    const [stored] = await this.dataSource.query<StoredEvent[]>(
+      `SELECT source, merchant_id, raw_body, status, received_at FROM webhook_events WHERE id = $1`,
+      [webhookEventId],
+    );
     if (!stored || stored.status !== 'received') return 'skipped';
+    if (stored.source === 'manychat') return this.processManyChat(webhookEventId, stored);
 
     // The body was verified and checked to be a JSON object when it was received.
     const events = parseInstagramWebhook(
@@ -66,15 +85,80 @@ export class WebhookIngestionService {
     for (const conversationId of rechecks) {
       if (!answers.has(conversationId)) await this.cancelIfNothingLeft(conversationId);
     }
+    await this.markProcessed(webhookEventId);
+    for (const customer of newCustomers) {
+      await this.profiles.refresh(customer.merchantId, customer.customerId, customer.igsid);
+    }
+    return 'processed';
+  }
+
+  /** A message forwarded by a merchant's ManyChat flow: one event, identified by its stored id. */
+  private async processManyChat(
+    webhookEventId: string,
+    stored: StoredEvent,
+  ): Promise<ProcessOutcome> {
+    const inbound = parseManyChatInbound(stored.raw_body);
+    const merchant = stored.merchant_id ? await this.merchants.route(stored.merchant_id) : null;
+    if (typeof inbound === 'string' || !merchant) {
+      await this.markFailed(
+        webhookEventId,
+        typeof inbound === 'string' ? inbound : 'the merchant no longer exists',
+      );
+      return 'skipped';
+    }
+    const event = {
+      accountId: `manychat:${merchant.id}`,
+      kind: 'manychat_message',
+      key: webhookEventId,
+    };
+    const timestamp = stored.received_at.getTime();
+    const result = await this.dataSource.transaction(
+      async (manager): Promise<IngestResult | null> => {
+        const recorded = await this.recordIdentity(
+          manager,
+          webhookEventId,
+          event,
+          merchant,
+          timestamp,
+          inbound,
+        );
+        if (recorded === 'duplicate') return null;
+        if (recorded === 'retry') {
+          const conversationId = await this.conversations.conversationOfSubscriber(
+            manager,
+            merchant.id,
+            inbound.subscriberId,
+          );
+          return conversationId ? { status: 'applied', answer: { conversationId } } : null;
+        }
+        const applied = await this.conversations.manyChatMessage(
+          manager,
+          merchant,
+          inbound,
+          timestamp,
+        );
+        if (applied.status !== 'applied') await this.noteOutcome(manager, event, applied);
+        return applied;
+      },
+    );
+    if (result?.answer) await this.replies.schedule(merchant.id, result.answer.conversationId);
+    await this.markProcessed(webhookEventId);
+    if (result?.newCustomer) {
+      await this.profiles.refresh(
+        merchant.id,
+        result.newCustomer.customerId,
+        result.newCustomer.igsid,
+      );
+    }
+    return 'processed';
+  }
+
+  private async markProcessed(webhookEventId: string): Promise<void> {
     await this.dataSource.query(
       `UPDATE webhook_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
         WHERE id = $1`,
       [webhookEventId],
     );
-    for (const customer of newCustomers) {
-      await this.profiles.refresh(customer.merchantId, customer.customerId, customer.igsid);
-    }
-    return 'processed';
   }
 
   /** Records a failure that used up every attempt, so the outbox leaves the event for a person. */
@@ -112,20 +196,44 @@ export class WebhookIngestionService {
     }
     if (recorded === 'retry') return this.followUpsOnRetry(manager, merchant, event);
     const result = await this.conversations.apply(manager, merchant, event);
-    if (result.status !== 'applied' || result.note) {
-      await manager.query(
-        `UPDATE inbound_events SET status = $4, note = $5 WHERE account_id = $1 AND kind = $2 AND event_key = $3`,
-        [event.accountId, event.kind, event.key, result.status, result.note ?? null],
-      );
-    }
+    if (result.status !== 'applied' || result.note) await this.noteOutcome(manager, event, result);
     return result;
   }
 
-  private async record(
+  private async noteOutcome(
+    manager: EntityManager,
+    event: EventIdentity,
+    result: IngestResult,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE inbound_events SET status = $4, note = $5 WHERE account_id = $1 AND kind = $2 AND event_key = $3`,
+      [event.accountId, event.kind, event.key, result.status, result.note ?? null],
+    );
+  }
+
+  private record(
     manager: EntityManager,
     webhookEventId: string,
     event: InstagramEvent,
     merchant: MerchantRoute | undefined,
+  ): Promise<Recorded> {
+    return this.recordIdentity(
+      manager,
+      webhookEventId,
+      event,
+      merchant,
+      event.timestamp,
+      event.raw,
+    );
+  }
+
+  private async recordIdentity(
+    manager: EntityManager,
+    webhookEventId: string,
+    event: EventIdentity,
+    merchant: MerchantRoute | undefined,
+    timestamp: number,
+    payload: unknown,
   ): Promise<Recorded> {
     const inserted = await manager.query<unknown[]>(
       `INSERT INTO inbound_events (webhook_event_id, merchant_id, account_id, kind, event_key, status, occurred_at, payload)
@@ -139,8 +247,8 @@ export class WebhookIngestionService {
         event.kind,
         event.key,
         merchant ? 'applied' : 'unrouted',
-        new Date(event.timestamp),
-        JSON.stringify(event.raw ?? null),
+        new Date(timestamp),
+        JSON.stringify(payload ?? null),
       ],
     );
     if (inserted.length > 0) return 'new';

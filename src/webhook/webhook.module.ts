@@ -8,6 +8,8 @@ import { AuthFailureLimiter } from 'src/webhook/auth-failure.limiter';
 import { InboundEvent } from 'src/webhook/inbound-event.entity';
 import { InstagramWebhookController } from 'src/webhook/instagram-webhook.controller';
 import { InstagramWebhookHandler } from 'src/webhook/instagram-webhook.handler';
+import { ManyChatWebhookController } from 'src/webhook/manychat-webhook.controller';
+import { ManyChatWebhookHandler } from 'src/webhook/manychat-webhook.handler';
 import { OutboxSweeper } from 'src/webhook/outbox.sweeper';
 import { ProcessWebhookProcessor } from 'src/webhook/process-webhook.processor';
 import { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
@@ -27,12 +29,12 @@ export class WebhookModule {
         ConversationModule,
         AiModule,
       ],
-      controllers: role.http ? [InstagramWebhookController] : [],
+      controllers: role.http ? [InstagramWebhookController, ManyChatWebhookController] : [],
       providers: [
         WebhookEventStore,
         ProcessWebhookProducer,
         OutboxSweeper,
-        ...(role.http ? [InstagramWebhookHandler, AuthFailureLimiter] : []),
+        ...(role.http ? [InstagramWebhookHandler, ManyChatWebhookHandler, AuthFailureLimiter] : []),
         ...(role.worker ? [WebhookIngestionService, ProcessWebhookProcessor] : []),
       ],
     };

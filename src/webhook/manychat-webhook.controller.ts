@@ -1,0 +1,54 @@
+import {
+  BadRequestException,
+  Controller,
+  Headers,
+  HttpCode,
+  HttpException,
+  HttpStatus,
+  Param,
+  Post,
+  Req,
+  ServiceUnavailableException,
+  UnauthorizedException,
+  type RawBodyRequest,
+} from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { ManyChatWebhookHandler } from 'src/webhook/manychat-webhook.handler';
+
+export const MANYCHAT_WEBHOOK_PATH = '/webhooks/manychat';
+
+/** ManyChat's External Request (public: authenticated by the merchant's X-Radd-Secret). */
+@Controller(MANYCHAT_WEBHOOK_PATH.slice(1))
+export class ManyChatWebhookController {
+  constructor(private readonly handler: ManyChatWebhookHandler) {}
+
+  @Post(':merchantId')
+  @HttpCode(HttpStatus.ACCEPTED)
+  async receive(
+    @Param('merchantId') merchantId: string,
+    @Headers('x-radd-secret') secret: string | undefined,
+    @Req() request: RawBodyRequest<FastifyRequest>,
+  ): Promise<{ status: 'accepted' }> {
+    const result = await this.handler.receive({
+      merchantId,
+      secret,
+      rawBody: request.rawBody ?? Buffer.alloc(0),
+      clientAddress: request.ip,
+    });
+    switch (result.outcome) {
+      case 'accepted':
+        return { status: 'accepted' };
+      case 'forged':
+        throw new UnauthorizedException('missing or wrong X-Radd-Secret');
+      case 'throttled':
+        throw new HttpException(
+          'too many failed secrets from this address',
+          HttpStatus.TOO_MANY_REQUESTS,
+        );
+      case 'malformed':
+        throw new BadRequestException(result.reason);
+      case 'unavailable':
+        throw new ServiceUnavailableException('storage is unavailable, retry later');
+    }
+  }
+}
