@@ -9,6 +9,7 @@ import { AppConfigModule } from 'src/config/config.module';
 import type { AppRole } from 'src/config/env';
 import { ConversationModule } from 'src/conversation/conversation.module';
 import { DatabaseModule } from 'src/database/database.module';
+import { DeliveryModule } from 'src/delivery/delivery.module';
 import { HealthModule } from 'src/health/health.module';
 import { InstagramModule } from 'src/instagram/instagram.module';
 import { ManyChatModule } from 'src/manychat/manychat.module';
@@ -40,7 +41,8 @@ export class AppModule {
         MerchantModule,
         ConversationModule,
         WebhookModule.forRole(parts),
-        AiModule,
+        AiModule.forRole(parts),
+        DeliveryModule.forRole(parts),
         ManyChatModule,
         InstagramModule,
       ],

@@ -10,3 +10,12 @@ export interface AiResponseJob {
   merchantId: string;
   conversationId: string;
 }
+
+/**
+ * `message-delivery`: send one stored outbound message (direction `out`, delivery status `queued`)
+ * to the customer, through ManyChat or the Instagram Send API. The job id is the message id.
+ */
+export interface MessageDeliveryJob {
+  merchantId: string;
+  messageId: string;
+}

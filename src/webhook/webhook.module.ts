@@ -27,7 +27,7 @@ export class WebhookModule {
         TypeOrmModule.forFeature([WebhookEvent, InboundEvent]),
         MerchantModule,
         ConversationModule,
-        AiModule,
+        AiModule.forRole(role),
       ],
       controllers: role.http ? [InstagramWebhookController, ManyChatWebhookController] : [],
       providers: [

@@ -1,0 +1,17 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import type { MessageDeliveryJob } from 'src/queue/jobs';
+import { QueueName } from 'src/queue/queue.constants';
+
+/** Hands stored outbound messages to delivery; the message id is the job id, so each goes once. */
+@Injectable()
+export class MessageDeliveryProducer {
+  constructor(
+    @InjectQueue(QueueName.MessageDelivery) private readonly queue: Queue<MessageDeliveryJob>,
+  ) {}
+
+  async enqueue(merchantId: string, messageId: string): Promise<void> {
+    await this.queue.add('deliver', { merchantId, messageId }, { jobId: messageId });
+  }
+}
