@@ -124,8 +124,9 @@ export function tokens(text: string): string[] {
         !SYNONYMS[base]
       ) {
         const rest = base.slice(1);
-        if (SYNONYMS[rest] || rest.startsWith('ال'))
+        if (SYNONYMS[rest] || rest.startsWith('ال')) {
           base = rest.startsWith('ال') ? rest.slice(2) : rest;
+        }
       }
     }
     const canonical = SYNONYMS[base] ?? SYNONYMS[word] ?? base;

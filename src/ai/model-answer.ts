@@ -42,19 +42,21 @@ export function parseModelAnswer(content: string | null | undefined): ModelAnswe
   const keys = Object.keys(v).sort();
   if (keys.join(',') !== [...MODEL_ANSWER_SCHEMA.required].sort().join(',')) return null;
   if (typeof v.reply !== 'string' || v.reply.trim() === '') return null;
-  if (typeof v.intent !== 'string' || !(INTENTS as readonly string[]).includes(v.intent))
+  if (typeof v.intent !== 'string' || !(INTENTS as readonly string[]).includes(v.intent)) {
     return null;
+  }
   if (typeof v.confidence !== 'number' || !(v.confidence >= 0 && v.confidence <= 1)) return null;
   if (typeof v.needsHuman !== 'boolean') return null;
-  if (!Array.isArray(v.productSkus) || !v.productSkus.every((sku) => typeof sku === 'string'))
+  if (!Array.isArray(v.productSkus) || !v.productSkus.every((sku) => typeof sku === 'string')) {
     return null;
+  }
   if (typeof v.language !== 'string') return null;
   return {
     reply: v.reply,
     intent: v.intent as Intent,
     confidence: v.confidence,
     needsHuman: v.needsHuman,
-    productSkus: v.productSkus as string[],
+    productSkus: v.productSkus,
     language: v.language,
   };
 }

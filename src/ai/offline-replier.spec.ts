@@ -66,8 +66,9 @@ describe('the offline intent detector on the labelled messages (test/data/intent
     expect(labelled.length).toBeGreaterThanOrEqual(80);
     expect(new Set(labelled.map((row) => row.intent))).toEqual(new Set(INTENTS));
     const all = labelled.map((row) => row.text).join(' ');
-    for (const word of ['شكد', 'بيش', 'شگد', 'اريد', 'ابي', 'وين', 'شلون', 'متوفر', 'توصيل'])
+    for (const word of ['شكد', 'بيش', 'شگد', 'اريد', 'ابي', 'وين', 'شلون', 'متوفر', 'توصيل']) {
       expect(all).toContain(word);
+    }
     expect(labelled.some((row) => /[a-z]/i.test(row.text) && /\d/.test(row.text))).toBe(true);
   });
 
@@ -136,8 +137,9 @@ describe('offlineReply', () => {
   });
 
   it('never states a price the merchant did not give', () => {
-    for (const row of labelled)
+    for (const row of labelled) {
       expect(ungroundedAmounts(reply(row.text).reply, allowed)).toEqual([]);
+    }
     expect(ungroundedAmounts(HOLDING_REPLY_AR, allowed)).toEqual([]);
   });
 });

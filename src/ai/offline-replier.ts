@@ -86,12 +86,13 @@ export function offlineReply(
       }
       return answer(describe(product, intent, ar), [product.sku]);
     case 'order':
-      if (!product)
+      if (!product) {
         return answer(
           ar ? 'حاضرين 🌷 شنو القطعة اللي تريدها؟' : 'Sure! Which item would you like?',
           [],
           0.6,
         );
+      }
       if (!product.inStock) return answer(describe(product, 'availability', ar), [product.sku]);
       return answer(
         ar
@@ -100,12 +101,13 @@ export function offlineReply(
         [product.sku],
       );
     case 'delivery':
-      if (shop.profile.deliveryInfo)
+      if (shop.profile.deliveryInfo) {
         return answer(
           ar
             ? `بالنسبة للتوصيل: ${shop.profile.deliveryInfo}`
             : `Delivery: ${shop.profile.deliveryInfo}`,
         );
+      }
       return fromFaq ? answer(fromFaq) : handover();
     case 'payment':
       return fromFaq ? answer(fromFaq) : handover();
@@ -129,8 +131,9 @@ export function offlineReply(
         );
       }
       if (fromFaq) return answer(fromFaq, [], 0.7);
-      if (LOCATION.test(normalized) && shop.profile.description)
+      if (LOCATION.test(normalized) && shop.profile.description) {
         return answer(shop.profile.description, [], 0.6);
+      }
       return handover();
   }
 }
