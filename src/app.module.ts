@@ -14,6 +14,7 @@ import { HealthModule } from 'src/health/health.module';
 import { InstagramModule } from 'src/instagram/instagram.module';
 import { ManyChatModule } from 'src/manychat/manychat.module';
 import { MerchantModule } from 'src/merchant/merchant.module';
+import { MetricsModule } from 'src/metrics/metrics.module';
 import { QueueModule } from 'src/queue/queue.module';
 import { RedisModule } from 'src/redis/redis.module';
 import { WebhookModule } from 'src/webhook/webhook.module';
@@ -35,6 +36,7 @@ export class AppModule {
           useFactory: (config: AppConfig) => loggerParams(config.logLevel),
         }),
         DatabaseModule,
+        MetricsModule,
         RedisModule,
         QueueModule,
         HealthModule,

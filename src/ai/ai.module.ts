@@ -1,14 +1,25 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AiReplyScheduler } from 'src/ai/ai-reply.scheduler';
+import { AiResponseProcessor } from 'src/ai/ai-response.processor';
+import { ConversationAIOrchestrator } from 'src/ai/conversation-ai.orchestrator';
+import { InstagramAIService } from 'src/ai/instagram-ai.service';
+import { OpenAiClient } from 'src/ai/openai.client';
 import type { RoleParts } from 'src/config/app.config';
+import { DeliveryModule } from 'src/delivery/delivery.module';
 
 /** The model: context, the call, guards on the reply, and the offline replier. */
 @Module({})
 export class AiModule {
-  static forRole(_role: RoleParts): DynamicModule {
+  static forRole(role: RoleParts): DynamicModule {
     return {
       module: AiModule,
-      providers: [AiReplyScheduler],
+      imports: [DeliveryModule.forRole(role)],
+      providers: [
+        AiReplyScheduler,
+        ...(role.worker
+          ? [OpenAiClient, InstagramAIService, ConversationAIOrchestrator, AiResponseProcessor]
+          : []),
+      ],
       exports: [AiReplyScheduler],
     };
   }

@@ -33,9 +33,12 @@ export function offlineReply(
   text: string,
   shop: ShopContext,
   matched: readonly CatalogueProduct[],
+  knownIntent?: Intent,
 ): ModelAnswer {
   const language = replyLanguage(text);
-  const { intent, confidence } = detectIntent(text, matched.length > 0);
+  const detected = detectIntent(text, matched.length > 0);
+  const intent = knownIntent ?? detected.intent;
+  const confidence = knownIntent ? 0.7 : detected.confidence;
   const answer = (reply: string, skus: string[] = [], sure = confidence): ModelAnswer => ({
     reply,
     intent,

@@ -29,18 +29,9 @@ export function statedAmounts(text: string): number[] {
   return amounts;
 }
 
-/** Every figure a text holds, for the merchant's own words (delivery fees, offers): permissive. */
+/** The amounts of money in the merchant's own words (delivery fees, offers in the profile or FAQ). */
 export function figuresIn(text: string): number[] {
-  const figures = new Set<number>();
-  for (const amount of statedAmounts(text)) figures.add(amount);
-  for (const match of asciiDigits(text).matchAll(/\d{1,3}(?:[,٬]\d{3})+|\d+/g)) {
-    const value = Number(match[0].replace(/[,٬]/g, ''));
-    if (Number.isFinite(value)) {
-      figures.add(value);
-      figures.add(value * 1_000);
-    }
-  }
-  return [...figures];
+  return [...new Set(statedAmounts(text))];
 }
 
 /**

@@ -311,6 +311,12 @@ export class ConversationIngestService {
       meta: { source: 'instagram_app' },
     });
     if (!inserted) return { status: 'ignored', note: 'echo already stored' };
+    // The person answered what the customer had said so far: the bot must not answer it again.
+    await manager.query(
+      `UPDATE messages SET answered_by = (SELECT id FROM messages WHERE merchant_id = $1 AND mid = $2)
+        WHERE conversation_id = $3 AND direction = 'in' AND answered_by IS NULL AND occurred_at <= $4`,
+      [merchant.id, event.mid, thread.conversationId, new Date(event.timestamp)],
+    );
     await manager.query(
       `UPDATE conversations
           SET bot_paused_until = GREATEST(bot_paused_until, now() + make_interval(mins => $2)), updated_at = now()

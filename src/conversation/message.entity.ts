@@ -33,6 +33,13 @@ export interface MessageAttachment {
   where: 'mid IS NOT NULL',
 })
 @Index('ix_messages_conversation_recent', ['conversationId', 'occurredAt', 'id'])
+@Index('uq_messages_answers_through', ['answersThrough'], {
+  unique: true,
+  where: 'answers_through IS NOT NULL',
+})
+@Index('ix_messages_unanswered', ['conversationId'], {
+  where: "direction = 'in' AND answered_by IS NULL",
+})
 export class Message {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_messages' })
   id!: string;
@@ -92,6 +99,22 @@ export class Message {
   /** Everything else the event said (reply_to, referral, quick reply, AI usage): kept, not indexed. */
   @Column('jsonb', { default: {} })
   meta!: Record<string, unknown>;
+
+  /** Inbound: the reply (bot or person) that answered it; null while it waits for one. */
+  @Column('uuid', { name: 'answered_by', nullable: true })
+  answeredBy!: string | null;
+
+  @ManyToOne(() => Message, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'answered_by', foreignKeyConstraintName: 'fk_messages_answered_by' })
+  answeredByMessage?: Message;
+
+  /** Bot reply: the last customer message of the turn it answers (one reply per turn). */
+  @Column('uuid', { name: 'answers_through', nullable: true })
+  answersThrough!: string | null;
+
+  @ManyToOne(() => Message, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'answers_through', foreignKeyConstraintName: 'fk_messages_answers_through' })
+  answersThroughMessage?: Message;
 
   /** When it happened: Meta's timestamp for inbound, creation for outbound. */
   @Column('timestamptz', { name: 'occurred_at' })

@@ -1,5 +1,10 @@
 import { InitialSchema1764160000000 } from 'src/database/migrations/1764160000000-initial-schema';
 import { InboundEvents1764170000000 } from 'src/database/migrations/1764170000000-inbound-events';
+import { Replies1764180000000 } from 'src/database/migrations/1764180000000-replies';
 
 /** Every migration, oldest first. */
-export const MIGRATIONS = [InitialSchema1764160000000, InboundEvents1764170000000];
+export const MIGRATIONS = [
+  InitialSchema1764160000000,
+  InboundEvents1764170000000,
+  Replies1764180000000,
+];

@@ -1,0 +1,450 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type QueryRunner } from 'typeorm';
+import { InstagramAIService, type TurnMessage } from 'src/ai/instagram-ai.service';
+import { handsOver, parseModelAnswer, type ModelAnswer } from 'src/ai/model-answer';
+import {
+  DEFAULT_HANDOVER_AR,
+  DEFAULT_HANDOVER_EN,
+  HOLDING_REPLY_AR,
+  offlineReply,
+  type ShopContext,
+} from 'src/ai/offline-replier';
+import { isRetryable, OpenAiClient } from 'src/ai/openai.client';
+import { figuresIn, ungroundedAmounts } from 'src/ai/prices';
+import type { CatalogueProduct } from 'src/ai/product-matcher';
+import { formatReply } from 'src/ai/reply-format';
+import type { MessageAttachment } from 'src/conversation/message.entity';
+import { rowsOf } from 'src/database/sql';
+import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
+import type { MerchantProfile } from 'src/merchant/merchant.entity';
+import { MetricsService } from 'src/metrics/metrics.service';
+
+/** A failing model still yields the holding reply within 30 s (INTERFACE §2, AI_TIMEOUT_MS). */
+const MODEL_BUDGET_MS = 27_000;
+const MODEL_ATTEMPTS = 3;
+const WINDOW_MS = 24 * 3_600_000;
+const COMMENT_REPLY_WINDOW_MS = 7 * 24 * 3_600_000;
+const HISTORY_MESSAGES = 30;
+/** Customer messages that are not a question to answer. */
+const SILENT_TYPES = ['like_heart', 'referral', 'unsupported'];
+
+export type RespondOutcome =
+  | { outcome: 'replied'; replyId: string; source: ReplySource }
+  | { outcome: 'skipped'; reason: string };
+type ReplySource = 'model' | 'offline' | 'guard' | 'holding';
+
+interface ConversationRow {
+  bot_paused_until: Date | null;
+  needs_human: boolean;
+  last_customer_message_at: Date | null;
+  merchant_name: string;
+  profile: MerchantProfile;
+}
+
+interface MessageRow {
+  id: string;
+  direction: 'in' | 'out';
+  sender: 'customer' | 'bot' | 'human';
+  type: string;
+  text: string | null;
+  attachments: MessageAttachment[];
+  meta: Record<string, unknown>;
+  occurred_at: Date;
+}
+
+class ModelUnavailableError extends Error {}
+
+/**
+ * Answers a conversation's unanswered customer messages (the turn) once: decides whether to
+ * answer at all, asks the model (or the offline replier) with grounded context, guards the answer,
+ * stores one reply per turn and hands it to delivery. Turns of one conversation never overlap.
+ */
+@Injectable()
+export class ConversationAIOrchestrator {
+  private readonly logger = new Logger(ConversationAIOrchestrator.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly model: OpenAiClient,
+    private readonly prompts: InstagramAIService,
+    private readonly delivery: MessageDeliveryProducer,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async respond(merchantId: string, conversationId: string): Promise<RespondOutcome> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [conversationId]);
+      try {
+        return await this.respondLocked(runner, merchantId, conversationId);
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [conversationId]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async respondLocked(
+    runner: QueryRunner,
+    merchantId: string,
+    conversationId: string,
+  ): Promise<RespondOutcome> {
+    // A reply stored by an earlier, interrupted run goes to delivery now (the job id dedupes).
+    const pending = await rowsOf<{ id: string }>(
+      runner.manager,
+      `SELECT id FROM messages WHERE merchant_id = $1 AND conversation_id = $2
+          AND direction = 'out' AND sender = 'bot' AND delivery_status = 'queued'`,
+      [merchantId, conversationId],
+    );
+    for (const reply of pending) await this.delivery.enqueue(merchantId, reply.id);
+
+    const [conversation] = await rowsOf<ConversationRow>(
+      runner.manager,
+      `SELECT c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile
+         FROM conversations c JOIN merchants m ON m.id = c.merchant_id
+        WHERE c.id = $1 AND c.merchant_id = $2`,
+      [conversationId, merchantId],
+    );
+    if (!conversation) return this.skip(merchantId, conversationId, 'conversation not found');
+    if (conversation.bot_paused_until && conversation.bot_paused_until.getTime() > Date.now()) {
+      return this.skip(merchantId, conversationId, 'bot paused in this conversation');
+    }
+    if (conversation.needs_human) {
+      return this.skip(merchantId, conversationId, 'waiting for a person');
+    }
+
+    const turn = (
+      await rowsOf<MessageRow>(
+        runner.manager,
+        `SELECT id, direction, sender, type, text, attachments, meta, occurred_at FROM messages
+          WHERE merchant_id = $1 AND conversation_id = $2 AND direction = 'in' AND answered_by IS NULL
+            AND NOT deleted AND type <> ALL($3)
+          ORDER BY occurred_at, created_at`,
+        [merchantId, conversationId, SILENT_TYPES],
+      )
+    ).map(toTurnMessage);
+    const last = turn.at(-1);
+    if (!last) return this.skip(merchantId, conversationId, 'nothing new to answer');
+
+    const commentId =
+      last.type === 'comment' ? (last.meta.commentId as string | undefined) : undefined;
+    if (commentId) {
+      if (Date.now() - last.occurredAt.getTime() > COMMENT_REPLY_WINDOW_MS) {
+        return this.skip(merchantId, conversationId, 'comment older than 7 days');
+      }
+    } else if (
+      !conversation.last_customer_message_at ||
+      Date.now() - conversation.last_customer_message_at.getTime() > WINDOW_MS
+    ) {
+      return this.skip(merchantId, conversationId, '24-hour window closed');
+    }
+
+    const shop: ShopContext = {
+      name: conversation.merchant_name,
+      profile: conversation.profile ?? {},
+    };
+    const [history, catalogue] = await Promise.all([
+      this.history(runner, merchantId, conversationId, turn),
+      this.catalogue(runner, merchantId),
+    ]);
+    const prompt = this.prompts.build({
+      shop,
+      catalogue,
+      history,
+      turn: commentId ? [last] : turn,
+    });
+
+    const { answer, source, usage } = await this.answer(
+      prompt.messages,
+      prompt.turnText,
+      shop,
+      prompt.products,
+      catalogue,
+    );
+    const handover = handsOver(answer);
+    const language = answer.language.startsWith('en') ? 'en' : 'ar';
+    // The holding reply says what happened (a person will answer); other handovers use the merchant's words.
+    const text =
+      handover && source !== 'holding'
+        ? shop.profile.handoverMessage?.trim() ||
+          (language === 'en' ? DEFAULT_HANDOVER_EN : DEFAULT_HANDOVER_AR)
+        : formatReply(answer.reply);
+    const named = catalogue.filter((product) => answer.productSkus.includes(product.sku));
+    const attachments: MessageAttachment[] =
+      !handover && named.length === 1 && named[0].imageUrl
+        ? [{ type: 'image', url: named[0].imageUrl }]
+        : [];
+
+    const replyId = await this.store(runner, {
+      merchantId,
+      conversationId,
+      turn,
+      text,
+      attachments,
+      answer,
+      handover,
+      meta: {
+        ai: { source, ...usage },
+        productSkus: named.map((product) => product.sku),
+        ...(commentId ? { replyToCommentId: commentId } : {}),
+      },
+    });
+    await this.delivery.enqueue(merchantId, replyId);
+    this.metrics.aiReplies.inc({ source, handover: String(handover) });
+    this.logger.log(
+      {
+        merchantId,
+        conversationId,
+        replyId,
+        intent: answer.intent,
+        source,
+        handover,
+        messages: turn.length,
+      },
+      'reply handed to delivery',
+    );
+    return { outcome: 'replied', replyId, source };
+  }
+
+  /** The model's answer, guarded; the offline replier without a model; the holding reply on failure. */
+  private async answer(
+    messages: Parameters<OpenAiClient['complete']>[0],
+    turnText: string,
+    shop: ShopContext,
+    matched: CatalogueProduct[],
+    catalogue: CatalogueProduct[],
+  ): Promise<{ answer: ModelAnswer; source: ReplySource; usage: Record<string, unknown> }> {
+    if (!this.model.enabled) {
+      return { answer: offlineReply(turnText, shop, matched), source: 'offline', usage: {} };
+    }
+    let answer: ModelAnswer;
+    let usage: Record<string, unknown>;
+    try {
+      ({ answer, usage } = await this.callModel(messages));
+    } catch (error) {
+      this.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'model failed; holding reply',
+      );
+      return {
+        answer: {
+          reply: HOLDING_REPLY_AR,
+          intent: 'other',
+          confidence: 0,
+          needsHuman: true,
+          productSkus: [],
+          language: 'ar-IQ',
+        },
+        source: 'holding',
+        usage: { error: error instanceof Error ? error.message.slice(0, 200) : 'unknown' },
+      };
+    }
+    const allowed = allowedFigures(shop.profile, catalogue);
+    const invented = ungroundedAmounts(answer.reply, allowed);
+    if (invented.length > 0) {
+      this.logger.warn(
+        { invented },
+        'model stated prices the merchant does not have; offline answer sent instead',
+      );
+      const grounded = offlineReply(turnText, shop, matched, answer.intent);
+      return { answer: grounded, source: 'guard', usage: { ...usage, invented } };
+    }
+    const skus = new Set(catalogue.map((product) => product.sku));
+    return {
+      answer: { ...answer, productSkus: answer.productSkus.filter((sku) => skus.has(sku)) },
+      source: 'model',
+      usage,
+    };
+  }
+
+  /** One structured answer within the budget: transient errors retried, invalid JSON retried once. */
+  private async callModel(
+    messages: Parameters<OpenAiClient['complete']>[0],
+  ): Promise<{ answer: ModelAnswer; usage: Record<string, unknown> }> {
+    const deadline = Date.now() + MODEL_BUDGET_MS;
+    let invalidAnswers = 0;
+    let lastError: unknown = new ModelUnavailableError('no attempt made');
+    for (let attempt = 1; attempt <= MODEL_ATTEMPTS; attempt += 1) {
+      const remaining = deadline - Date.now();
+      if (remaining < 500) break;
+      const started = Date.now();
+      try {
+        const completion = await this.model.complete(
+          messages,
+          Math.min(this.modelTimeout(), remaining),
+        );
+        this.metrics.aiLatency.observe({ outcome: 'ok' }, completion.latencyMs / 1000);
+        this.metrics.aiTokens.inc({ kind: 'prompt' }, completion.promptTokens);
+        this.metrics.aiTokens.inc({ kind: 'completion' }, completion.completionTokens);
+        const answer = parseModelAnswer(completion.content);
+        if (answer) {
+          return {
+            answer,
+            usage: {
+              model: completion.model,
+              latencyMs: completion.latencyMs,
+              promptTokens: completion.promptTokens,
+              completionTokens: completion.completionTokens,
+              attempts: attempt,
+            },
+          };
+        }
+        invalidAnswers += 1;
+        lastError = new ModelUnavailableError('the model did not answer with the required JSON');
+        if (invalidAnswers > 1) break;
+      } catch (error) {
+        this.metrics.aiLatency.observe({ outcome: 'error' }, (Date.now() - started) / 1000);
+        lastError = error;
+        if (!isRetryable(error)) break;
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(500 * attempt, Math.max(0, deadline - Date.now()))),
+        );
+      }
+    }
+    throw lastError;
+  }
+
+  private modelTimeout(): number {
+    return this.model.timeoutMs;
+  }
+
+  private async history(
+    runner: QueryRunner,
+    merchantId: string,
+    conversationId: string,
+    turn: TurnMessage[],
+  ): Promise<TurnMessage[]> {
+    const rows = await rowsOf<MessageRow>(
+      runner.manager,
+      `SELECT id, direction, sender, type, text, attachments, meta, occurred_at FROM messages
+        WHERE merchant_id = $1 AND conversation_id = $2 AND NOT deleted AND id <> ALL($3::uuid[])
+        ORDER BY occurred_at DESC, created_at DESC LIMIT $4`,
+      [merchantId, conversationId, turn.map((message) => message.id), HISTORY_MESSAGES],
+    );
+    return rows.reverse().map(toTurnMessage);
+  }
+
+  private async catalogue(runner: QueryRunner, merchantId: string): Promise<CatalogueProduct[]> {
+    const rows = await rowsOf<{
+      sku: string;
+      name: string;
+      description: string | null;
+      price: number;
+      currency: string;
+      in_stock: boolean;
+      image_url: string | null;
+    }>(
+      runner.manager,
+      `SELECT sku, name, description, price, currency, in_stock, image_url FROM products WHERE merchant_id = $1`,
+      [merchantId],
+    );
+    return rows.map((row) => ({
+      sku: row.sku,
+      name: row.name,
+      description: row.description,
+      price: row.price,
+      currency: row.currency,
+      inStock: row.in_stock,
+      imageUrl: row.image_url,
+    }));
+  }
+
+  /** Stores the reply once per turn and marks the turn answered, in one transaction. */
+  private async store(
+    runner: QueryRunner,
+    reply: {
+      merchantId: string;
+      conversationId: string;
+      turn: TurnMessage[];
+      text: string;
+      attachments: MessageAttachment[];
+      answer: ModelAnswer;
+      handover: boolean;
+      meta: Record<string, unknown>;
+    },
+  ): Promise<string> {
+    const lastId = reply.turn[reply.turn.length - 1].id;
+    await runner.startTransaction();
+    try {
+      const inserted = await rowsOf<{ id: string }>(
+        runner.manager,
+        `INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, intent,
+                               delivery_status, meta, occurred_at, answers_through)
+         VALUES ($1, $2, 'out', 'bot', 'text', $3, $4, $5, 'queued', $6, now(), $7)
+         ON CONFLICT (answers_through) WHERE answers_through IS NOT NULL DO NOTHING
+         RETURNING id`,
+        [
+          reply.merchantId,
+          reply.conversationId,
+          reply.text,
+          JSON.stringify(reply.attachments),
+          reply.answer.intent,
+          JSON.stringify(reply.meta),
+          lastId,
+        ],
+      );
+      const replyId =
+        inserted[0]?.id ??
+        (
+          await rowsOf<{ id: string }>(
+            runner.manager,
+            `SELECT id FROM messages WHERE answers_through = $1`,
+            [lastId],
+          )
+        )[0].id;
+      await runner.query(
+        `UPDATE messages SET answered_by = $1, intent = COALESCE(intent, $2)
+          WHERE merchant_id = $3 AND id = ANY($4::uuid[]) AND answered_by IS NULL`,
+        [replyId, reply.answer.intent, reply.merchantId, reply.turn.map((message) => message.id)],
+      );
+      await runner.query(
+        `UPDATE conversations SET last_message_at = GREATEST(last_message_at, now()), updated_at = now(),
+                needs_human = needs_human OR $3
+          WHERE id = $1 AND merchant_id = $2`,
+        [reply.conversationId, reply.merchantId, reply.handover],
+      );
+      await runner.commitTransaction();
+      return replyId;
+    } catch (error) {
+      await runner.rollbackTransaction();
+      throw error;
+    }
+  }
+
+  private skip(merchantId: string, conversationId: string, reason: string): RespondOutcome {
+    this.logger.log({ merchantId, conversationId, reason }, 'no reply');
+    return { outcome: 'skipped', reason };
+  }
+}
+
+function toTurnMessage(row: MessageRow): TurnMessage {
+  return {
+    id: row.id,
+    direction: row.direction,
+    sender: row.sender,
+    type: row.type,
+    text: row.text,
+    attachments: row.attachments ?? [],
+    meta: row.meta ?? {},
+    occurredAt: row.occurred_at,
+  };
+}
+
+/** Every figure the merchant's own data holds: product prices and numbers in the profile. */
+export function allowedFigures(
+  profile: MerchantProfile,
+  catalogue: readonly CatalogueProduct[],
+): number[] {
+  const texts = [
+    profile.deliveryInfo,
+    profile.description,
+    profile.returnPolicy,
+    profile.workingHours,
+    profile.handoverMessage,
+    ...(profile.faq ?? []).flatMap((entry) => [entry.question, entry.answer]),
+  ].filter((text): text is string => typeof text === 'string');
+  return [...catalogue.map((product) => product.price), ...texts.flatMap(figuresIn)];
+}

@@ -1,0 +1,89 @@
+import { Inject, Injectable } from '@nestjs/common';
+import OpenAI, { APIConnectionError, APIError } from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { MODEL_ANSWER_SCHEMA } from 'src/ai/model-answer';
+import { openaiConfig, type OpenAiConfig } from 'src/config/openai.config';
+
+export interface ModelCompletion {
+  content: string | null;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  latencyMs: number;
+}
+
+/**
+ * The chat model behind OPENAI_BASE_URL (OpenAI or any compatible server), asked for the structured
+ * answer of INTERFACE §5. The SDK's own retries are off: the caller owns the retry budget.
+ */
+@Injectable()
+export class OpenAiClient {
+  private readonly client: OpenAI | null;
+
+  constructor(@Inject(openaiConfig.KEY) private readonly config: OpenAiConfig) {
+    this.client = config.apiKey
+      ? new OpenAI({
+          apiKey: config.apiKey,
+          baseURL: config.baseUrl,
+          timeout: config.timeoutMs,
+          maxRetries: 0,
+        })
+      : null;
+  }
+
+  /** Whether a model is configured (else Radd answers with its offline replier). */
+  get enabled(): boolean {
+    return this.client !== null;
+  }
+
+  get model(): string {
+    return this.config.model;
+  }
+
+  /** One call's limit (AI_TIMEOUT_MS). */
+  get timeoutMs(): number {
+    return this.config.timeoutMs;
+  }
+
+  async complete(
+    messages: ChatCompletionMessageParam[],
+    timeoutMs: number,
+  ): Promise<ModelCompletion> {
+    if (!this.client) throw new Error('no model is configured');
+    const started = Date.now();
+    const completion = await this.client.chat.completions.create(
+      {
+        model: this.config.model,
+        messages,
+        temperature: 0.3,
+        max_tokens: 700,
+        response_format: {
+          type: 'json_schema',
+          json_schema: {
+            name: 'radd_reply',
+            strict: true,
+            schema: MODEL_ANSWER_SCHEMA,
+          },
+        },
+      },
+      { timeout: timeoutMs, maxRetries: 0 },
+    );
+    return {
+      content: completion.choices[0]?.message?.content ?? null,
+      model: completion.model,
+      promptTokens: completion.usage?.prompt_tokens ?? 0,
+      completionTokens: completion.usage?.completion_tokens ?? 0,
+      latencyMs: Date.now() - started,
+    };
+  }
+}
+
+/** Errors worth another attempt: timeouts, lost connections, 408/409/429 and 5xx. */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof APIConnectionError) return true;
+  if (error instanceof APIError) {
+    const status: number = typeof error.status === 'number' ? error.status : 0;
+    return status === 408 || status === 409 || status === 429 || status >= 500;
+  }
+  return false;
+}
