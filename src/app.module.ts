@@ -15,6 +15,7 @@ import { InstagramModule } from 'src/instagram/instagram.module';
 import { ManyChatModule } from 'src/manychat/manychat.module';
 import { MerchantModule } from 'src/merchant/merchant.module';
 import { MetricsModule } from 'src/metrics/metrics.module';
+import { OperationsModule } from 'src/operations/operations.module';
 import { QueueModule } from 'src/queue/queue.module';
 import { RedisModule } from 'src/redis/redis.module';
 import { WebhookModule } from 'src/webhook/webhook.module';
@@ -40,6 +41,7 @@ export class AppModule {
         RedisModule,
         QueueModule,
         HealthModule,
+        OperationsModule.forRole(parts),
         MerchantModule,
         ConversationModule,
         WebhookModule.forRole(parts),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { readdirSync } from 'node:fs';
+import { parse, parseAllDocuments } from 'yaml';
 import { REQUIRED_SETTINGS, SETTINGS } from 'src/config/env';
 
 const root = join(__dirname, '..');
@@ -76,5 +77,115 @@ describe('deployment files', () => {
       .filter((line) => /^[A-Z_]+=/.test(line))
       .map((line) => line.slice(0, line.indexOf('=')));
     expect([...listed].sort()).toEqual([...SETTINGS].sort());
+  });
+
+  describe('Kubernetes manifests', () => {
+    interface K8sDoc {
+      kind: string;
+      metadata: { name: string };
+      data?: Record<string, string>;
+      stringData?: Record<string, string>;
+      spec?: Record<string, unknown>;
+    }
+    interface Container {
+      env?: Array<{ name: string; value?: string }>;
+      envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
+      ports?: Array<{ name: string; containerPort: number }>;
+      livenessProbe?: { httpGet: { path: string; port: string } };
+      readinessProbe?: { httpGet: { path: string; port: string } };
+      resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+    }
+    const docs: K8sDoc[] = readdirSync(join(root, 'deploy/kubernetes'))
+      .filter((file) => file.endsWith('.yaml'))
+      .flatMap((file) =>
+        parseAllDocuments(read(`deploy/kubernetes/${file}`)).map((doc) => doc.toJS() as K8sDoc),
+      );
+    const find = (kind: string, name: string) => {
+      const doc = docs.find(
+        (candidate) => candidate.kind === kind && candidate.metadata.name === name,
+      );
+      if (!doc) throw new Error(`no ${kind} ${name}`);
+      return doc;
+    };
+    const container = (name: string): Container =>
+      (find('Deployment', name).spec as { template: { spec: { containers: Container[] } } })
+        .template.spec.containers[0];
+
+    it('has an API and a worker deployment, service, autoscalers, disruption budgets, config and secret', () => {
+      for (const [kind, name] of [
+        ['Deployment', 'radd-api'],
+        ['Deployment', 'radd-worker'],
+        ['Service', 'radd-api'],
+        ['HorizontalPodAutoscaler', 'radd-api'],
+        ['HorizontalPodAutoscaler', 'radd-worker'],
+        ['ScaledObject', 'radd-worker'],
+        ['PodDisruptionBudget', 'radd-api'],
+        ['PodDisruptionBudget', 'radd-worker'],
+        ['ConfigMap', 'radd-config'],
+        ['Secret', 'radd-secrets'],
+        ['Job', 'radd-migrate'],
+      ]) {
+        expect(find(kind, name).kind).toBe(kind);
+      }
+    });
+
+    it('probes liveness and readiness on the ports each role serves', () => {
+      const api = container('radd-api');
+      const worker = container('radd-worker');
+      expect(api.env).toEqual(
+        expect.arrayContaining([
+          { name: 'APP_ROLE', value: 'api' },
+          { name: 'PORT', value: '3000' },
+        ]),
+      );
+      expect(worker.env).toEqual(
+        expect.arrayContaining([
+          { name: 'APP_ROLE', value: 'worker' },
+          { name: 'WORKER_HEALTH_PORT', value: '3001' },
+        ]),
+      );
+      for (const [c, port] of [
+        [api, 3000],
+        [worker, 3001],
+      ] as const) {
+        expect(c.livenessProbe?.httpGet.path).toBe('/health/live');
+        expect(c.readinessProbe?.httpGet.path).toBe('/health/ready');
+        const named = c.ports?.find(
+          (candidate) => candidate.name === c.readinessProbe?.httpGet.port,
+        );
+        expect(named?.containerPort).toBe(port);
+        expect(c.resources?.requests).toEqual(
+          expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }),
+        );
+        expect(c.resources?.limits).toEqual(
+          expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }),
+        );
+      }
+    });
+
+    it('names only settings Radd knows, and provides every required one', () => {
+      const keys = [
+        ...Object.keys(find('ConfigMap', 'radd-config').data ?? {}),
+        ...Object.keys(find('Secret', 'radd-secrets').stringData ?? {}),
+        ...(container('radd-api').env ?? []).map((entry) => entry.name),
+        ...(container('radd-worker').env ?? []).map((entry) => entry.name),
+      ];
+      for (const key of keys) expect(SETTINGS).toContain(key);
+      for (const key of REQUIRED_SETTINGS) expect(keys).toContain(key);
+    });
+
+    it('scales workers on the BullMQ wait lists of real queues', () => {
+      const prefix = find('ConfigMap', 'radd-config').data?.REDIS_PREFIX;
+      const triggers = (
+        find('ScaledObject', 'radd-worker').spec as {
+          triggers: Array<{ metadata: { listName: string } }>;
+        }
+      ).triggers;
+      expect(triggers.map((trigger) => trigger.metadata.listName)).toEqual([
+        `${prefix}:process-webhook:wait`,
+        `${prefix}:ai-response:wait`,
+        `${prefix}:message-delivery:wait`,
+      ]);
+    });
   });
 });

@@ -100,6 +100,7 @@ export class Environment {
   @IsInt() @Min(1) @Max(1000) SEND_RATE_PER_MERCHANT = 80;
   @IsInt() @Min(100) @Max(3_600_000) OUTBOX_SWEEP_MS = 15000;
   @IsInt() @Min(1) @Max(3650) WEBHOOK_RETENTION_DAYS = 30;
+  @IsInt() @Min(1) @Max(10_080) CLEANUP_INTERVAL_MINUTES = 60;
   @IsInt() @Min(1) @Max(1_000_000) API_RATE_LIMIT_PER_MINUTE = 600;
 
   @IsOptional() @IsString() BULL_BOARD_USER?: string;

@@ -6,6 +6,7 @@ export const operationsConfig = registerAs('operations', () => {
   return {
     outboxSweepMs: env.OUTBOX_SWEEP_MS,
     webhookRetentionDays: env.WEBHOOK_RETENTION_DAYS,
+    cleanupIntervalMinutes: env.CLEANUP_INTERVAL_MINUTES,
   };
 });
 export type OperationsConfig = ReturnType<typeof operationsConfig>;

@@ -31,6 +31,35 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly webhookRequests = new Counter({
+    name: 'radd_webhook_requests_total',
+    help: 'Webhook requests by source and outcome (accepted, forged, throttled, malformed, unavailable)',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookDuration = new Histogram({
+    name: 'radd_webhook_request_duration_seconds',
+    help: 'Time to answer a webhook request, by source',
+    labelNames: ['source'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  readonly jobs = new Counter({
+    name: 'radd_jobs_total',
+    help: 'Queue jobs finished by this process, by queue and outcome (completed, failed)',
+    labelNames: ['queue', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveries = new Counter({
+    name: 'radd_deliveries_total',
+    help: 'Outbound message parts by channel, outcome and provider error code ("" when none)',
+    labelNames: ['channel', 'outcome', 'code'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'radd_' });
   }

@@ -4,6 +4,8 @@ import { DiscoveryModule } from '@nestjs/core';
 import { redisConfig, type RedisConfig } from 'src/config/redis.config';
 import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES } from 'src/queue/queue.constants';
 import { redisConnectionOptions } from 'src/queue/redis-connection';
+import { JobMetrics } from 'src/queue/job-metrics';
+import { QueueManager } from 'src/queue/queue-manager';
 import { WorkerDrain } from 'src/queue/worker-drain';
 
 /**
@@ -35,7 +37,7 @@ const queues = BullModule.registerQueueAsync(
     queues,
     DiscoveryModule,
   ],
-  providers: [WorkerDrain],
-  exports: [queues],
+  providers: [WorkerDrain, JobMetrics, QueueManager],
+  exports: [queues, QueueManager],
 })
 export class QueueModule {}

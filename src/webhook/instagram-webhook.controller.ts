@@ -16,6 +16,7 @@ import {
   type RawBodyRequest,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MetricsService } from 'src/metrics/metrics.service';
 import { InstagramWebhookHandler } from 'src/webhook/instagram-webhook.handler';
 
 export const INSTAGRAM_WEBHOOK_PATH = '/webhooks/instagram';
@@ -23,7 +24,10 @@ export const INSTAGRAM_WEBHOOK_PATH = '/webhooks/instagram';
 /** Meta's webhook endpoint (public: authenticated by the verify token and the body signature). */
 @Controller(INSTAGRAM_WEBHOOK_PATH.slice(1))
 export class InstagramWebhookController {
-  constructor(private readonly handler: InstagramWebhookHandler) {}
+  constructor(
+    private readonly handler: InstagramWebhookHandler,
+    private readonly metrics: MetricsService,
+  ) {}
 
   @Get()
   verify(
@@ -45,11 +49,14 @@ export class InstagramWebhookController {
     @Headers('x-hub-signature-256') signature: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
+    const timer = this.metrics.webhookDuration.startTimer({ source: 'instagram' });
     const result = await this.handler.receive({
       rawBody: request.rawBody ?? Buffer.alloc(0),
       signature,
       clientAddress: request.ip,
     });
+    timer();
+    this.metrics.webhookRequests.inc({ source: 'instagram', outcome: result.outcome });
     switch (result.outcome) {
       case 'accepted':
         void reply.type('text/plain; charset=utf-8');

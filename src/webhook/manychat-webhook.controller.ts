@@ -13,6 +13,7 @@ import {
   type RawBodyRequest,
 } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { MetricsService } from 'src/metrics/metrics.service';
 import { ManyChatWebhookHandler } from 'src/webhook/manychat-webhook.handler';
 
 export const MANYCHAT_WEBHOOK_PATH = '/webhooks/manychat';
@@ -20,7 +21,10 @@ export const MANYCHAT_WEBHOOK_PATH = '/webhooks/manychat';
 /** ManyChat's External Request (public: authenticated by the merchant's X-Radd-Secret). */
 @Controller(MANYCHAT_WEBHOOK_PATH.slice(1))
 export class ManyChatWebhookController {
-  constructor(private readonly handler: ManyChatWebhookHandler) {}
+  constructor(
+    private readonly handler: ManyChatWebhookHandler,
+    private readonly metrics: MetricsService,
+  ) {}
 
   @Post(':merchantId')
   @HttpCode(HttpStatus.ACCEPTED)
@@ -29,12 +33,15 @@ export class ManyChatWebhookController {
     @Headers('x-radd-secret') secret: string | undefined,
     @Req() request: RawBodyRequest<FastifyRequest>,
   ): Promise<{ status: 'accepted' }> {
+    const timer = this.metrics.webhookDuration.startTimer({ source: 'manychat' });
     const result = await this.handler.receive({
       merchantId,
       secret,
       rawBody: request.rawBody ?? Buffer.alloc(0),
       clientAddress: request.ip,
     });
+    timer();
+    this.metrics.webhookRequests.inc({ source: 'manychat', outcome: result.outcome });
     switch (result.outcome) {
       case 'accepted':
         return { status: 'accepted' };

@@ -1,0 +1,19 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { RoleParts } from 'src/config/app.config';
+import { CleanupProcessor } from 'src/operations/cleanup.processor';
+import { CleanupService } from 'src/operations/cleanup.service';
+import { MetricsController } from 'src/operations/metrics.controller';
+import { QueueMetrics } from 'src/operations/queue-metrics';
+
+/** What operators run Radd with: metrics, retention cleanup, queue inspection. */
+@Module({})
+export class OperationsModule {
+  static forRole(role: RoleParts): DynamicModule {
+    return {
+      module: OperationsModule,
+      controllers: [MetricsController],
+      providers: [QueueMetrics, CleanupService, ...(role.worker ? [CleanupProcessor] : [])],
+      exports: [CleanupService],
+    };
+  }
+}

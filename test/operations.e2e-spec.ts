@@ -1,0 +1,134 @@
+import { CleanupService } from 'src/operations/cleanup.service';
+import { QueueManager } from 'src/queue/queue-manager';
+import { QueueName } from 'src/queue/queue.constants';
+import { startApp, type TestApp } from 'test/utils/app';
+import { createMerchant, database, eventually, postSigned, textDm } from 'test/utils/instagram';
+
+function metricValue(text: string, name: string, labels: string): number {
+  const line = text.split('\n').find((row) => row.startsWith(`${name}{`) && row.includes(labels));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+describe('operations (e2e)', () => {
+  let radd: TestApp;
+  beforeAll(async () => {
+    radd = await startApp({ AI_DEBOUNCE_MS: '60000', WEBHOOK_RETENTION_DAYS: '30' });
+  });
+  afterAll(() => radd.close());
+
+  const scrape = async () => (await fetch(`${radd.url}/metrics`)).text();
+
+  it('serves Prometheus metrics that a webhook moves, with bounded labels', async () => {
+    const before = await scrape();
+    const merchant = await createMerchant(radd.app);
+    const body = textDm(merchant.instagramAccountId, 'c-metrics', 'm-metrics', 'هلا');
+    expect((await postSigned(radd.url, body)).status).toBe(200);
+    expect((await postSigned(radd.url, body, { secret: 'forged' })).status).toBe(401);
+    await eventually(async () => {
+      const [row] = await database(radd.app).query<Array<{ status: string }>>(
+        `SELECT status FROM webhook_events WHERE raw_body = $1`,
+        [Buffer.from(body)],
+      );
+      return row?.status === 'processed' ? true : undefined;
+    });
+    const after = await eventually(async () => {
+      const text = await scrape();
+      return metricValue(
+        text,
+        'radd_jobs_total',
+        `queue="${QueueName.ProcessWebhook}",outcome="completed"`,
+      ) >
+        metricValue(
+          before,
+          'radd_jobs_total',
+          `queue="${QueueName.ProcessWebhook}",outcome="completed"`,
+        )
+        ? text
+        : undefined;
+    });
+    const res = await fetch(`${radd.url}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    for (const outcome of ['accepted', 'forged']) {
+      const label = `source="instagram",outcome="${outcome}"`;
+      expect(metricValue(after, 'radd_webhook_requests_total', label)).toBe(
+        metricValue(before, 'radd_webhook_requests_total', label) + 1,
+      );
+    }
+    expect(after).toContain('radd_webhook_request_duration_seconds_bucket');
+    expect(after).toContain(`radd_queue_jobs{queue="${QueueName.AiResponse}",state="delayed"}`);
+    expect(after).toContain('radd_queue_oldest_waiting_seconds{queue="process-webhook"}');
+    expect(after).toContain('radd_process_resident_memory_bytes');
+    // No message, customer or merchant ids in label values.
+    expect(after).not.toContain(merchant.id);
+    expect(after).not.toContain('m-metrics');
+  });
+
+  it('cleanup removes raw events past retention, keeps recent and unprocessed ones, and keeps messages', async () => {
+    const db = database(radd.app);
+    const merchant = await createMerchant(radd.app);
+    const body = textDm(merchant.instagramAccountId, 'c-clean', 'm-clean', 'اريد اطلب');
+    expect((await postSigned(radd.url, body)).status).toBe(200);
+    await eventually(async () => {
+      const [row] = await db.query<Array<{ status: string }>>(
+        `SELECT status FROM webhook_events WHERE raw_body = $1`,
+        [Buffer.from(body)],
+      );
+      return row?.status === 'processed' ? true : undefined;
+    });
+    const [old] = await db.query<Array<{ id: string }>>(
+      `UPDATE webhook_events SET received_at = now() - interval '31 days' WHERE raw_body = $1 RETURNING id`,
+      [Buffer.from(body)],
+    );
+    const [stuck] = await db.query<Array<{ id: string }>>(
+      `INSERT INTO webhook_events (source, raw_body, status, received_at) VALUES ('instagram', '\\x7b7d', 'received', now() - interval '40 days') RETURNING id`,
+    );
+    const [recent] = await db.query<Array<{ id: string }>>(
+      `INSERT INTO webhook_events (source, raw_body, status, received_at) VALUES ('instagram', '\\x7b7d', 'processed', now() - interval '29 days') RETURNING id`,
+    );
+    // The outbox must not pick up the hand-made unprocessed row while this runs.
+    await db.query(`UPDATE webhook_events SET status = 'failed' WHERE id = $1`, [stuck.id]);
+    await db.query(`UPDATE webhook_events SET status = 'received' WHERE id = $1`, [stuck.id]);
+
+    const report = await radd.app.get(CleanupService).run();
+    expect(report.webhookEvents).toBeGreaterThanOrEqual(1);
+    const left = await db.query<Array<{ id: string }>>(
+      `SELECT id FROM webhook_events WHERE id = ANY($1::uuid[])`,
+      [[old.id, stuck.id, recent.id]],
+    );
+    expect(left.map((row) => row.id).sort()).toEqual([stuck.id, recent.id].sort());
+    const [inbound] = await db.query<Array<{ count: string }>>(
+      `SELECT count(*) FROM inbound_events WHERE webhook_event_id = $1`,
+      [old.id],
+    );
+    expect(inbound.count).toBe('0');
+    const messages = await db.query<Array<{ text: string }>>(
+      `SELECT text FROM messages WHERE merchant_id = $1`,
+      [merchant.id],
+    );
+    expect(messages).toEqual([{ text: 'اريد اطلب' }]);
+    await db.query(`DELETE FROM webhook_events WHERE id = $1`, [stuck.id]);
+  });
+
+  it('schedules the cleanup job to repeat', async () => {
+    const schedulers = await radd.app.get(QueueManager).queue(QueueName.Cleanup).getJobSchedulers();
+    expect(schedulers.map((scheduler) => [scheduler.key, scheduler.every])).toEqual([
+      ['cleanup-every-interval', 3_600_000],
+    ]);
+  });
+
+  it('reports a queue without workers as unhealthy', async () => {
+    const api = await startApp({ APP_ROLE: 'api' });
+    try {
+      const health = await api.app.get(QueueManager).health(QueueName.MessageDelivery);
+      expect(health).toMatchObject({
+        healthy: false,
+        workers: 0,
+        problems: ['no worker is connected'],
+      });
+    } finally {
+      await api.close();
+    }
+    const withWorkers = await radd.app.get(QueueManager).health(QueueName.ProcessWebhook);
+    expect(withWorkers.workers).toBeGreaterThan(0);
+  });
+});
