@@ -48,7 +48,7 @@ describe('Instagram webhook: Redis down after the commit (e2e)', () => {
     expect(recovery).toBeLessThan(60_000);
 
     const messages = await database(radd.app).query<Array<{ text: string }>>(
-      `SELECT text FROM messages WHERE merchant_id = $1`,
+      `SELECT text FROM messages WHERE merchant_id = $1 AND direction = 'in'`,
       [merchant.id],
     );
     expect(messages).toEqual([{ text: 'اكو توصيل للموصل؟' }]);

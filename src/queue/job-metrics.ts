@@ -1,12 +1,20 @@
 import { WorkerHost } from '@nestjs/bullmq';
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { Worker } from 'bullmq';
 import { MetricsService } from 'src/metrics/metrics.service';
 
-/** Counts every job this process's workers finish, by queue and outcome. */
+const WARN_EVERY_MS = 30_000;
+
+/**
+ * Counts every job this process's workers finish, by queue and outcome, and reports worker
+ * connection errors (at most every 30 s) instead of letting them reach the console.
+ */
 @Injectable()
 export class JobMetrics implements OnApplicationBootstrap {
+  private readonly logger = new Logger('QueueWorkers');
+  private lastWarning = 0;
+
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly metrics: MetricsService,
@@ -21,6 +29,15 @@ export class JobMetrics implements OnApplicationBootstrap {
         this.metrics.jobs.inc({ queue: worker.name, outcome: 'completed' }),
       );
       worker.on('failed', () => this.metrics.jobs.inc({ queue: worker.name, outcome: 'failed' }));
+      worker.on('error', (error) => {
+        const now = Date.now();
+        if (now - this.lastWarning < WARN_EVERY_MS) return;
+        this.lastWarning = now;
+        this.logger.warn(
+          { queue: worker.name, err: error.message },
+          'queue worker connection error',
+        );
+      });
     }
   }
 }

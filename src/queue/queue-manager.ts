@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import { QUEUE_NAMES, QueueName } from 'src/queue/queue.constants';
 
@@ -34,6 +34,7 @@ export interface FailedJob {
 /** A queue with work waiting longer than this is stuck. */
 const MAX_WAIT_SECONDS = 300;
 const RECENT_MS = 15 * 60_000;
+const WARN_EVERY_MS = 30_000;
 const FAILURE_RATIO_LIMIT = 0.5;
 
 export function isQueueName(name: string): name is QueueName {
@@ -47,6 +48,8 @@ export function isQueueName(name: string): name is QueueName {
 @Injectable()
 export class QueueManager {
   private readonly queues: Map<QueueName, Queue>;
+  private readonly logger = new Logger(QueueManager.name);
+  private lastWarning = 0;
 
   constructor(
     @InjectQueue(QueueName.ProcessWebhook) processWebhook: Queue,
@@ -60,6 +63,16 @@ export class QueueManager {
       [QueueName.MessageDelivery, messageDelivery],
       [QueueName.Cleanup, cleanup],
     ]);
+    // Redis outages surface through health, metrics and the callers' own errors; one warning
+    // every 30 s is enough in the log.
+    for (const [name, queue] of this.queues) {
+      queue.on('error', (error: Error) => {
+        const now = Date.now();
+        if (now - this.lastWarning < WARN_EVERY_MS) return;
+        this.lastWarning = now;
+        this.logger.warn({ queue: name, err: error.message }, 'queue connection error');
+      });
+    }
   }
 
   queue(name: QueueName): Queue {
