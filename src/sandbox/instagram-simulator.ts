@@ -16,7 +16,7 @@ export interface DeliveredMessage {
 
 interface Options {
   accountId: string;
-  appSecret: string;
+  appSecret?: string;
   /** Where echoes go (Radd's webhook), set once Radd listens. */
   webhookUrl?: string;
   profiles: (igsid: string) => { name: string; username: string };
@@ -50,8 +50,10 @@ export class InstagramSimulator {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  set webhookUrl(url: string) {
-    this.options.webhookUrl = url;
+  /** Where echoes go, signed with which secret: known once Radd listens. */
+  sendEchoesTo(webhookUrl: string, appSecret: string): void {
+    this.options.webhookUrl = webhookUrl;
+    this.options.appSecret = appSecret;
   }
 
   /** Remembers who wrote a comment, so a private reply reaches that person. */
@@ -126,7 +128,7 @@ export class InstagramSimulator {
 
   /** Meta tells the business about every message it sent: the echo, signed like any webhook. */
   private async echo(message: DeliveredMessage): Promise<void> {
-    if (!this.options.webhookUrl) return;
+    if (!this.options.webhookUrl || !this.options.appSecret) return;
     const now = Date.now();
     const body = JSON.stringify({
       object: 'instagram',
