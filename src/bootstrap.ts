@@ -7,6 +7,8 @@ import { REQUEST_ID_HEADER, requestId } from 'src/common/logging';
 import { INSTAGRAM_WEBHOOK_PATH } from 'src/webhook/instagram-webhook.controller';
 import { MANYCHAT_WEBHOOK_PATH } from 'src/webhook/manychat-webhook.controller';
 import { appConfig, roleParts } from 'src/config/app.config';
+import { securityConfig } from 'src/config/security.config';
+import { mountBullBoard } from 'src/operations/bull-board';
 import type { AppRole } from 'src/config/env';
 
 /** Meta batches up to 1000 updates in one POST; nothing legitimate is larger than this. */
@@ -41,6 +43,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   app.useLogger(app.get(Logger));
   useJsonBodies(app);
+  if (roleParts(role).http) await mountBullBoard(app, securityConfig().bullBoard);
   app.enableShutdownHooks();
   return app;
 }

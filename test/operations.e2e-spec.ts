@@ -2,6 +2,7 @@ import { CleanupService } from 'src/operations/cleanup.service';
 import { QueueManager } from 'src/queue/queue-manager';
 import { QueueName } from 'src/queue/queue.constants';
 import { startApp, type TestApp } from 'test/utils/app';
+import { startBuiltServer } from 'test/utils/built-server';
 import { createMerchant, database, eventually, postSigned, textDm } from 'test/utils/instagram';
 
 function metricValue(text: string, name: string, labels: string): number {
@@ -131,4 +132,53 @@ describe('operations (e2e)', () => {
     const withWorkers = await radd.app.get(QueueManager).health(QueueName.ProcessWebhook);
     expect(withWorkers.workers).toBeGreaterThan(0);
   });
+});
+
+describe('queue dashboard (e2e)', () => {
+  it('is off while its credentials are unset', async () => {
+    const radd = await startApp();
+    try {
+      expect((await fetch(`${radd.url}/admin/queues`)).status).toBe(404);
+    } finally {
+      await radd.close();
+    }
+  });
+
+  // Bull Board's static-file plugin needs ESM packages that Node loads but jest's module loader
+  // cannot: this test runs the built server as a process, as deployed.
+  it('asks for basic auth, and shows the queues to the right credentials', async () => {
+    const server = await startBuiltServer({
+      APP_ROLE: 'api',
+      BULL_BOARD_USER: 'ops',
+      BULL_BOARD_PASSWORD: 'board-password-1',
+    });
+    try {
+      const anonymous = await fetch(`${server.url}/admin/queues`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic/);
+      const wrong = await fetch(`${server.url}/admin/queues`, {
+        headers: { authorization: `Basic ${Buffer.from('ops:nope').toString('base64')}` },
+      });
+      expect(wrong.status).toBe(401);
+      const auth = {
+        authorization: `Basic ${Buffer.from('ops:board-password-1').toString('base64')}`,
+      };
+      const page = await fetch(`${server.url}/admin/queues`, { headers: auth });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<html/i);
+      const queues = await fetch(`${server.url}/admin/queues/api/queues`, { headers: auth });
+      expect(queues.status).toBe(200);
+      const names = ((await queues.json()) as { queues: Array<{ name: string }> }).queues.map(
+        (queue) => queue.name,
+      );
+      expect(names.sort()).toEqual([
+        'ai-response',
+        'cleanup',
+        'message-delivery',
+        'process-webhook',
+      ]);
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
 });

@@ -1,0 +1,52 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { safeEqual } from 'src/common/safe-equal';
+import type { SecurityConfig } from 'src/config/security.config';
+import { QueueManager } from 'src/queue/queue-manager';
+
+export const BULL_BOARD_PATH = '/admin/queues';
+
+/**
+ * The queue dashboard (Bull Board) at /admin/queues, behind HTTP basic auth. Mounted only when
+ * BULL_BOARD_USER and BULL_BOARD_PASSWORD are both set; its packages load only then.
+ */
+export async function mountBullBoard(
+  app: NestFastifyApplication,
+  credentials: SecurityConfig['bullBoard'],
+): Promise<boolean> {
+  if (!credentials) return false;
+  const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/fastify'),
+  ]);
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(BULL_BOARD_PATH);
+  createBullBoard({
+    queues: app
+      .get(QueueManager)
+      .all()
+      .map(([, queue]) => new BullMQAdapter(queue)),
+    serverAdapter,
+  });
+  const expected = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
+  await app.register(async (scope: FastifyInstance) => {
+    scope.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      const given = request.headers.authorization;
+      if (typeof given === 'string' && safeEqual(given, expected)) {
+        done();
+        return;
+      }
+      void reply
+        .status(401)
+        .header('www-authenticate', 'Basic realm="Radd queues", charset="UTF-8"')
+        .send({
+          statusCode: 401,
+          error: 'Unauthorized',
+          message: 'queue dashboard credentials required',
+        });
+    });
+    await scope.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
+  });
+  return true;
+}
