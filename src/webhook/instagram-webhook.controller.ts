@@ -18,10 +18,12 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { InstagramWebhookHandler } from 'src/webhook/instagram-webhook.handler';
+import { Public } from 'src/auth/auth.decorators';
 
 export const INSTAGRAM_WEBHOOK_PATH = '/webhooks/instagram';
 
 /** Meta's webhook endpoint (public: authenticated by the verify token and the body signature). */
+@Public()
 @Controller(INSTAGRAM_WEBHOOK_PATH.slice(1))
 export class InstagramWebhookController {
   constructor(

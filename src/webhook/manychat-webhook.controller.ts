@@ -15,10 +15,12 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { ManyChatWebhookHandler } from 'src/webhook/manychat-webhook.handler';
+import { Public } from 'src/auth/auth.decorators';
 
 export const MANYCHAT_WEBHOOK_PATH = '/webhooks/manychat';
 
 /** ManyChat's External Request (public: authenticated by the merchant's X-Radd-Secret). */
+@Public()
 @Controller(MANYCHAT_WEBHOOK_PATH.slice(1))
 export class ManyChatWebhookController {
   constructor(

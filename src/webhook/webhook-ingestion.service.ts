@@ -86,8 +86,9 @@ export class WebhookIngestionService {
       if (!answers.has(conversationId)) await this.cancelIfNothingLeft(conversationId);
     }
     await this.markProcessed(webhookEventId);
+    // Best effort, off the job's path: a slow Graph API must not hold up the next messages.
     for (const customer of newCustomers) {
-      await this.profiles.refresh(customer.merchantId, customer.customerId, customer.igsid);
+      void this.profiles.refresh(customer.merchantId, customer.customerId, customer.igsid);
     }
     return 'processed';
   }
@@ -144,7 +145,7 @@ export class WebhookIngestionService {
     if (result?.answer) await this.replies.schedule(merchant.id, result.answer.conversationId);
     await this.markProcessed(webhookEventId);
     if (result?.newCustomer) {
-      await this.profiles.refresh(
+      void this.profiles.refresh(
         merchant.id,
         result.newCustomer.customerId,
         result.newCustomer.igsid,
