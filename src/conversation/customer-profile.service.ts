@@ -24,7 +24,16 @@ export class CustomerProfileService {
     private readonly graph: InstagramGraphClient,
   ) {}
 
+  /** Never rejects: callers may leave it running in the background. */
   async refresh(merchantId: string, customerId: string, igsid: string): Promise<void> {
+    try {
+      await this.lookUp(merchantId, customerId, igsid);
+    } catch (error) {
+      this.logger.warn({ merchantId, err: error }, 'customer profile update failed');
+    }
+  }
+
+  private async lookUp(merchantId: string, customerId: string, igsid: string): Promise<void> {
     try {
       const token = await this.merchants.instagramToken(merchantId);
       if (!token) return;
