@@ -83,3 +83,71 @@ describe('process roles (e2e)', () => {
     }
   });
 });
+
+describe('a worker process stopped with SIGTERM (e2e)', () => {
+  it('finishes what it runs, leaves the rest queued, and a new worker does every job once', async () => {
+    const { startBuiltServer } = await import('test/utils/built-server');
+    const api = await startApp({ APP_ROLE: 'api', AI_DEBOUNCE_MS: '600000' });
+    const prefix = process.env.REDIS_PREFIX ?? '';
+    try {
+      const merchant = await createMerchant(api.app);
+      const total = 150;
+      const bodies = Array.from({ length: total }, (_, i) =>
+        textDm(
+          merchant.instagramAccountId,
+          `c-term-${i % 30}`,
+          `m-term-${i}`,
+          `رسالة ${i}`,
+          Date.now() + i,
+        ),
+      );
+      for (const body of bodies) expect((await postSigned(api.url, body)).status).toBe(200);
+
+      const processed = async () => {
+        const [row] = await database(api.app).query<Array<{ count: string }>>(
+          `SELECT count(*) FROM webhook_events WHERE status = 'processed' AND raw_body = ANY($1::bytea[])`,
+          [bodies.map((body) => Buffer.from(body))],
+        );
+        return Number(row.count);
+      };
+      const first = await startBuiltServer({
+        APP_ROLE: 'worker',
+        REDIS_PREFIX: prefix,
+        AI_DEBOUNCE_MS: '600000',
+      });
+      await eventually(async () => ((await processed()) > 0 ? true : undefined), 20_000);
+      // Nest closes everything (draining the workers), then ends the process with the same signal.
+      const ended = await first.stop('SIGTERM');
+      expect(ended.code === 0 || ended.signal === 'SIGTERM').toBe(true);
+      const afterFirst = await processed();
+      const webhookQueue = queue(api.app, QueueName.ProcessWebhook);
+      expect(await webhookQueue.getActiveCount()).toBe(0);
+      expect(await webhookQueue.getFailedCount()).toBe(0);
+
+      const second = await startBuiltServer({
+        APP_ROLE: 'worker',
+        REDIS_PREFIX: prefix,
+        AI_DEBOUNCE_MS: '600000',
+      });
+      try {
+        await eventually(
+          async () => ((await processed()) === total ? true : undefined),
+          60_000,
+          'every event processed',
+        );
+      } finally {
+        await second.stop();
+      }
+      const [counts] = await database(api.app).query<Array<{ messages: string; distinct: string }>>(
+        `SELECT count(*) AS messages, count(DISTINCT mid) AS distinct FROM messages WHERE merchant_id = $1`,
+        [merchant.id],
+      );
+      expect(counts).toEqual({ messages: String(total), distinct: String(total) });
+      process.stdout.write(
+        `SIGTERM drain: ${afterFirst}/${total} done by the first worker, the rest by the second\n`,
+      );
+    } finally {
+      await api.close();
+    }
+  }, 150_000);
+});

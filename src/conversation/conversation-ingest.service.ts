@@ -120,32 +120,21 @@ export class ConversationIngestService {
     };
   }
 
-  /** The conversation of a ManyChat subscriber, if there is one. */
-  async conversationOfSubscriber(
-    manager: EntityManager,
-    merchantId: string,
-    subscriberId: string,
-  ): Promise<string | null> {
-    const rows = await rowsOf<{ id: string }>(
-      manager,
-      `SELECT c.id FROM conversations c JOIN customers cu ON cu.id = c.customer_id
-        WHERE cu.merchant_id = $1 AND cu.manychat_subscriber_id = $2`,
-      [merchantId, subscriberId],
-    );
-    return rows[0]?.id ?? null;
-  }
-
-  /** The conversation of a customer, if there is one (to re-derive follow-ups on a retry). */
+  /** The conversation of a customer known by IGSID or ManyChat subscriber id, if there is one. */
   async conversationOf(
     manager: EntityManager,
     merchantId: string,
-    igsid: string,
+    customer: { igsid: string } | { subscriberId: string },
   ): Promise<string | null> {
+    const [column, value] =
+      'igsid' in customer
+        ? ['igsid', customer.igsid]
+        : ['manychat_subscriber_id', customer.subscriberId];
     const rows = await rowsOf<{ id: string }>(
       manager,
       `SELECT c.id FROM conversations c JOIN customers cu ON cu.id = c.customer_id
-        WHERE cu.merchant_id = $1 AND cu.igsid = $2`,
-      [merchantId, igsid],
+        WHERE cu.merchant_id = $1 AND cu.${column} = $2`,
+      [merchantId, value],
     );
     return rows[0]?.id ?? null;
   }

@@ -125,11 +125,9 @@ export class WebhookIngestionService {
         );
         if (recorded === 'duplicate') return null;
         if (recorded === 'retry') {
-          const conversationId = await this.conversations.conversationOfSubscriber(
-            manager,
-            merchant.id,
-            inbound.subscriberId,
-          );
+          const conversationId = await this.conversations.conversationOf(manager, merchant.id, {
+            subscriberId: inbound.subscriberId,
+          });
           return conversationId ? { status: 'applied', answer: { conversationId } } : null;
         }
         const applied = await this.conversations.manyChatMessage(
@@ -270,11 +268,9 @@ export class WebhookIngestionService {
       !event.fromBusiness &&
       (!event.standby || merchant.deliveryChannel === 'manychat');
     if (!answerable) return null;
-    const conversationId = await this.conversations.conversationOf(
-      manager,
-      merchant.id,
-      event.customerId,
-    );
+    const conversationId = await this.conversations.conversationOf(manager, merchant.id, {
+      igsid: event.customerId,
+    });
     return conversationId ? { status: 'applied', answer: { conversationId } } : null;
   }
 

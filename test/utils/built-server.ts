@@ -9,7 +9,8 @@ export interface BuiltServer {
   url: string;
   process: ChildProcess;
   output: () => string;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with how the process ended. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Builds dist/ when stale, then runs `node dist/main.js` with the run's database and the given settings. */
@@ -62,11 +63,11 @@ export async function startBuiltServer(overrides: EnvOverrides = {}): Promise<Bu
     output: () => output,
     stop: (signal: NodeJS.Signals = 'SIGTERM') =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) {
-          resolve(child.exitCode);
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve({ code: child.exitCode, signal: child.signalCode });
           return;
         }
-        child.once('exit', (code) => resolve(code));
+        child.once('exit', (code, exitSignal) => resolve({ code, signal: exitSignal }));
         child.kill(signal);
       }),
   };
