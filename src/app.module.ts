@@ -2,17 +2,20 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AiModule } from 'src/ai/ai.module';
+import { AuthModule } from 'src/auth/auth.module';
 import { AllExceptionsFilter } from 'src/common/all-exceptions.filter';
 import { loggerParams } from 'src/common/logging';
 import { appConfig, roleParts, type AppConfig } from 'src/config/app.config';
 import { AppConfigModule } from 'src/config/config.module';
 import type { AppRole } from 'src/config/env';
+import { ConversationApiModule } from 'src/conversation/conversation-api.module';
 import { ConversationModule } from 'src/conversation/conversation.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { DeliveryModule } from 'src/delivery/delivery.module';
 import { HealthModule } from 'src/health/health.module';
 import { InstagramModule } from 'src/instagram/instagram.module';
 import { ManyChatModule } from 'src/manychat/manychat.module';
+import { MerchantApiModule } from 'src/merchant/merchant-api.module';
 import { MerchantModule } from 'src/merchant/merchant.module';
 import { MetricsModule } from 'src/metrics/metrics.module';
 import { OperationsModule } from 'src/operations/operations.module';
@@ -49,6 +52,8 @@ export class AppModule {
         DeliveryModule.forRole(parts),
         ManyChatModule,
         InstagramModule,
+        AuthModule,
+        ...(parts.http ? [MerchantApiModule, ConversationApiModule] : []),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

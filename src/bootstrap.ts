@@ -3,7 +3,14 @@ import type { Server } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
+import { setupApiDocs } from 'src/common/api-docs';
+import {
+  API_BODY_LIMIT_BYTES,
+  IMPORT_BODY_LIMIT_BYTES,
+  type BodyLimitRouteConfig,
+} from 'src/common/body-limits';
 import { REQUEST_ID_HEADER, requestId } from 'src/common/logging';
+import { ApiValidationPipe } from 'src/common/validation';
 import { INSTAGRAM_WEBHOOK_PATH } from 'src/webhook/instagram-webhook.controller';
 import { MANYCHAT_WEBHOOK_PATH } from 'src/webhook/manychat-webhook.controller';
 import { appConfig, roleParts } from 'src/config/app.config';
@@ -37,12 +44,22 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
+  adapter.getInstance().addHook('onRoute', (route) => {
+    // A route may declare its own limit (@RouteConfig({ bodyLimit })); /api/* is kept small.
+    const config: unknown = route.config;
+    const declared = (config as BodyLimitRouteConfig | undefined)?.bodyLimit;
+    if (declared !== undefined) route.bodyLimit = declared;
+    else if (route.url.startsWith('/api/')) route.bodyLimit = API_BODY_LIMIT_BYTES;
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(role), adapter, {
     rawBody: true,
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
   useJsonBodies(app);
+  useCsvBodies(app);
+  app.useGlobalPipes(new ApiValidationPipe());
+  if (roleParts(role).http) setupApiDocs(app);
   if (roleParts(role).http) await mountBullBoard(app, securityConfig().bullBoard);
   app.enableShutdownHooks();
   return app;
@@ -71,6 +88,15 @@ function useJsonBodies(app: NestFastifyApplication): void {
       }
       void parseJson(request, body.toString('utf8'), done);
     },
+  );
+}
+
+/** CSV bodies (product import) arrive as text; routes without a use for them refuse a string. */
+function useCsvBodies(app: NestFastifyApplication): void {
+  app.useBodyParser<Server>(
+    'text/csv',
+    { bodyLimit: IMPORT_BODY_LIMIT_BYTES },
+    (_request, body, done) => done(null, body.toString('utf8')),
   );
 }
 

@@ -43,6 +43,7 @@ describe('migrations (e2e)', () => {
     expect(tables.rows.map((row) => row.table_name)).toEqual([
       'conversations',
       'customers',
+      'delivery_parts',
       'inbound_events',
       'merchants',
       'messages',

@@ -1,3 +1,4 @@
+import { TokenService } from 'src/auth/token.service';
 import { CleanupService } from 'src/operations/cleanup.service';
 import { QueueManager } from 'src/queue/queue-manager';
 import { QueueName } from 'src/queue/queue.constants';
@@ -181,4 +182,134 @@ describe('queue dashboard (e2e)', () => {
       await server.stop();
     }
   }, 120_000);
+});
+
+describe('queue admin API (e2e)', () => {
+  let radd: TestApp;
+  let admin: string;
+  beforeAll(async () => {
+    radd = await startApp({ AI_DEBOUNCE_MS: '60000' });
+    const tokens = radd.app.get(TokenService);
+    admin = tokens.issue({ role: 'admin', sub: 'ops' });
+  });
+  afterAll(() => radd.close());
+
+  const get = (path: string, token: string | null = admin) =>
+    fetch(`${radd.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  it('gives the counts of every queue to an admin only', async () => {
+    const res = await get('/api/queue/stats');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { queues: Record<string, Record<string, number>> };
+    expect(Object.keys(body.queues).sort()).toEqual([
+      'ai-response',
+      'cleanup',
+      'message-delivery',
+      'process-webhook',
+    ]);
+    for (const counts of Object.values(body.queues)) {
+      expect(Object.keys(counts).sort()).toEqual([
+        'active',
+        'completed',
+        'delayed',
+        'failed',
+        'paused',
+        'waiting',
+      ]);
+    }
+    expect((await get('/api/queue/stats', null)).status).toBe(401);
+    const merchant = await createMerchant(radd.app);
+    const merchantToken = radd.app
+      .get(TokenService)
+      .issue({ role: 'merchant', sub: 'shop', merchantId: merchant.id });
+    expect((await get('/api/queue/stats', merchantToken)).status).toBe(403);
+  });
+
+  it('reports queue health: 200 with workers on every queue', async () => {
+    const res = await get('/api/queue/health');
+    const body = (await res.json()) as {
+      healthy: boolean;
+      queues: Record<string, { workers: number; problems: string[] }>;
+    };
+    expect(Object.keys(body.queues).sort()).toEqual([
+      'ai-response',
+      'cleanup',
+      'message-delivery',
+      'process-webhook',
+    ]);
+    expect(res.status).toBe(body.healthy ? 200 : 503);
+    expect(body.queues['process-webhook'].workers).toBeGreaterThan(0);
+  });
+
+  it('answers 503 naming the queue that has no worker', async () => {
+    const api = await startApp({ APP_ROLE: 'api' });
+    try {
+      const token = api.app.get(TokenService).issue({ role: 'admin', sub: 'ops' });
+      const res = await fetch(`${api.url}/api/queue/health`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as {
+        healthy: boolean;
+        queues: Record<string, { problems: string[] }>;
+      };
+      expect(body.healthy).toBe(false);
+      expect(body.queues['ai-response'].problems).toContain('no worker is connected');
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('lists dead letters and runs them again', async () => {
+    const db = database(radd.app);
+    const merchant = await createMerchant(radd.app);
+    const body = textDm(merchant.instagramAccountId, 'c-dead', 'm-dead', 'هلو');
+    // A stored body the worker cannot read: its one attempt fails and the job is dead-lettered.
+    const [event] = await db.query<Array<{ id: string }>>(
+      `INSERT INTO webhook_events (source, raw_body) VALUES ('instagram', '\\x7b6261') RETURNING id`,
+    );
+    const webhookQueue = radd.app.get(QueueManager).queue(QueueName.ProcessWebhook);
+    await webhookQueue.add(
+      'instagram',
+      { webhookEventId: event.id },
+      { jobId: event.id, attempts: 1 },
+    );
+    await eventually(async () =>
+      (await webhookQueue.getJobState(event.id)) === 'failed' ? true : undefined,
+    );
+    const [failed] = await db.query<Array<{ status: string }>>(
+      `SELECT status FROM webhook_events WHERE id = $1`,
+      [event.id],
+    );
+    expect(failed.status).toBe('failed');
+    // The cause is mended; an operator runs the dead letters again.
+    await db.query(`UPDATE webhook_events SET raw_body = $2 WHERE id = $1`, [
+      event.id,
+      Buffer.from(body),
+    ]);
+
+    const listed = await get('/api/queue/process-webhook/failed');
+    expect(listed.status).toBe(200);
+    const { jobs } = (await listed.json()) as { jobs: Array<{ id: string; failedReason: string }> };
+    expect(jobs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: event.id, failedReason: expect.stringContaining('JSON') }),
+      ]),
+    );
+    expect((await get('/api/queue/nope/failed')).status).toBe(404);
+
+    const retried = await fetch(`${radd.url}/api/queue/process-webhook/failed/retry`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(retried.status).toBe(202);
+    expect(((await retried.json()) as { retried: number }).retried).toBeGreaterThanOrEqual(1);
+    await eventually(async () => {
+      const [row] = await db.query<Array<{ status: string }>>(
+        `SELECT status FROM webhook_events WHERE id = $1`,
+        [event.id],
+      );
+      return row.status === 'processed' ? true : undefined;
+    });
+  });
 });

@@ -6,6 +6,7 @@ import {
   type ArgumentsHost,
 } from '@nestjs/common';
 import { AllExceptionsFilter, errorBody } from 'src/common/all-exceptions.filter';
+import { DomainError } from 'src/common/domain-error';
 
 function hostCapturing(): { host: ArgumentsHost; sent: () => { status: number; body: unknown } } {
   let status = 0;
@@ -39,6 +40,8 @@ describe('AllExceptionsFilter', () => {
       'name must be a string; price must be an integer',
     ],
     [new HttpException('slow down', 429), 429, 'Too Many Requests', 'slow down'],
+    [new DomainError('conflict', 'sku taken'), 409, 'Conflict', 'sku taken'],
+    [new DomainError('not_found', 'merchant not found'), 404, 'Not Found', 'merchant not found'],
   ])('answers %s with the common shape', (exception, statusCode, error, message) => {
     const { host, sent } = hostCapturing();
     filter.catch(exception, host);

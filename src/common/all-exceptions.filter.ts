@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { DOMAIN_ERROR_STATUS, DomainError } from 'src/common/domain-error';
 
 /** The one error shape of every HTTP answer (INTERFACE §3). */
 export interface ErrorBody {
@@ -51,6 +52,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       body = errorBody(exception.getStatus(), messageOf(exception));
+    } else if (exception instanceof DomainError) {
+      body = errorBody(DOMAIN_ERROR_STATUS[exception.kind], exception.message);
     } else if (isClientError(exception)) {
       body = errorBody(exception.statusCode, exception.message);
     } else {

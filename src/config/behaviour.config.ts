@@ -8,6 +8,7 @@ export const behaviourConfig = registerAs('behaviour', () => {
     aiDebounceMs: env.AI_DEBOUNCE_MS,
     botPauseOnHumanMinutes: env.BOT_PAUSE_ON_HUMAN_MINUTES,
     sendRatePerMerchant: env.SEND_RATE_PER_MERCHANT,
+    deliveryConcurrency: env.DELIVERY_CONCURRENCY,
   };
 });
 export type BehaviourConfig = ReturnType<typeof behaviourConfig>;

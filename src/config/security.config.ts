@@ -1,9 +1,9 @@
 import { registerAs } from '@nestjs/config';
-import { decodeKey, readEnvironment } from 'src/config/env';
+import { decodeKey, readEnvironment, type Environment } from 'src/config/env';
 
-export const securityConfig = registerAs('security', () => {
-  const env = readEnvironment();
-  // readEnvironment has already refused a missing or malformed key.
+/** Security settings of an environment (also used by the CLI, which reads fewer settings). */
+export function securitySettings(env: Environment) {
+  // readEnvironment has already refused a malformed key; a missing one leaves an empty buffer.
   const encryptionKey = decodeKey(env.ENCRYPTION_KEY ?? '') ?? Buffer.alloc(0);
   const previous = env.ENCRYPTION_KEY_PREVIOUS ? decodeKey(env.ENCRYPTION_KEY_PREVIOUS) : null;
   return {
@@ -16,5 +16,7 @@ export const securityConfig = registerAs('security', () => {
         ? { user: env.BULL_BOARD_USER, password: env.BULL_BOARD_PASSWORD }
         : undefined,
   };
-});
+}
+
+export const securityConfig = registerAs('security', () => securitySettings(readEnvironment()));
 export type SecurityConfig = ReturnType<typeof securityConfig>;

@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
 import type { MessageAttachment } from 'src/conversation/message.entity';
 import { rowsOf } from 'src/database/sql';
+import { matchEchoToDeliveryPart } from 'src/delivery/echo-match';
 import type { MerchantRoute } from 'src/merchant/merchant-directory';
 import type {
   CommentEvent,
@@ -260,6 +261,12 @@ export class ConversationIngestService {
       event.timestamp,
       false,
     );
+    const part = await matchEchoToDeliveryPart(manager, merchant.id, thread.conversationId, {
+      mid: event.mid,
+      text: event.text,
+      hasImage: event.attachments.some((attachment) => attachment.type === 'image'),
+    });
+    if (part) return { status: 'applied', note: `echo of a Radd send (${part})` };
     const matched = await rowsOf<{ id: string }>(
       manager,
       `UPDATE messages SET mid = $3, delivery_status = 'delivered'

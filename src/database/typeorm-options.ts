@@ -4,6 +4,7 @@ import { Conversation } from 'src/conversation/conversation.entity';
 import { Customer } from 'src/conversation/customer.entity';
 import { Message } from 'src/conversation/message.entity';
 import { MIGRATIONS } from 'src/database/migrations';
+import { DeliveryPart } from 'src/delivery/delivery-part.entity';
 import { Merchant } from 'src/merchant/merchant.entity';
 import { Product } from 'src/merchant/product.entity';
 import { InboundEvent } from 'src/webhook/inbound-event.entity';
@@ -17,6 +18,7 @@ export const ENTITIES = [
   Message,
   WebhookEvent,
   InboundEvent,
+  DeliveryPart,
 ];
 
 /** The one description of Radd's database, shared by the app, the migration runner and tests. */

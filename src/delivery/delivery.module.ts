@@ -1,15 +1,54 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import type { RoleParts } from 'src/config/app.config';
+import { DeliveryPart } from 'src/delivery/delivery-part.entity';
+import { DeliveryPartStore } from 'src/delivery/delivery-part.store';
+import { DeliveryRouter } from 'src/delivery/delivery-router';
+import { DEFAULT_DELIVERY_SETTINGS, DELIVERY_SETTINGS } from 'src/delivery/delivery-settings';
+import { MessageDeliveryProcessor } from 'src/delivery/message-delivery.processor';
 import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
+import { MessageDeliveryService } from 'src/delivery/message-delivery.service';
+import { SendRateLimiter } from 'src/delivery/send-rate.limiter';
+import { UtilityMessagesController } from 'src/delivery/utility-messages.controller';
+import { UtilityMessagesService } from 'src/delivery/utility-messages.service';
+import { InstagramModule } from 'src/instagram/instagram.module';
+import { ManyChatModule } from 'src/manychat/manychat.module';
+import { MerchantModule } from 'src/merchant/merchant.module';
 
-/** Outbound messages to customers: the `message-delivery` queue, its producer and its worker. */
+/** One module object per role: importing modules share it instead of making another. */
+const byRole = new Map<string, DynamicModule>();
+
+/**
+ * Outbound messages to customers: the `message-delivery` queue's producer and worker, the
+ * delivery records, and the utility-messages route.
+ */
 @Module({})
 export class DeliveryModule {
-  static forRole(_role: RoleParts): DynamicModule {
-    return {
+  static forRole(role: RoleParts): DynamicModule {
+    const key = `${role.http}:${role.worker}`;
+    const known = byRole.get(key);
+    if (known) return known;
+    const module: DynamicModule = {
       module: DeliveryModule,
-      providers: [MessageDeliveryProducer],
-      exports: [MessageDeliveryProducer],
+      imports: [
+        TypeOrmModule.forFeature([DeliveryPart]),
+        MerchantModule,
+        InstagramModule,
+        ManyChatModule,
+      ],
+      controllers: role.http ? [UtilityMessagesController] : [],
+      providers: [
+        MessageDeliveryProducer,
+        DeliveryPartStore,
+        DeliveryRouter,
+        // An object per application, so that its timings can be set on the instance (tests).
+        { provide: DELIVERY_SETTINGS, useFactory: () => ({ ...DEFAULT_DELIVERY_SETTINGS }) },
+        ...(role.http ? [UtilityMessagesService] : []),
+        ...(role.worker ? [SendRateLimiter, MessageDeliveryService, MessageDeliveryProcessor] : []),
+      ],
+      exports: [MessageDeliveryProducer, DELIVERY_SETTINGS],
     };
+    byRole.set(key, module);
+    return module;
   }
 }

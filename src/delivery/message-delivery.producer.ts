@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+import { DELIVERY_BACKOFF } from 'src/delivery/delivery-backoff';
 import type { MessageDeliveryJob } from 'src/queue/jobs';
 import { QueueName } from 'src/queue/queue.constants';
 
@@ -12,6 +13,10 @@ export class MessageDeliveryProducer {
   ) {}
 
   async enqueue(merchantId: string, messageId: string): Promise<void> {
-    await this.queue.add('deliver', { merchantId, messageId }, { jobId: messageId });
+    await this.queue.add(
+      'deliver',
+      { merchantId, messageId },
+      { jobId: messageId, backoff: { type: DELIVERY_BACKOFF } },
+    );
   }
 }

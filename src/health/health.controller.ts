@@ -1,8 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { RedisHealthIndicator } from 'src/health/redis.health';
+import { Public } from 'src/auth/auth.decorators';
 
 /** Kubernetes probes: liveness checks nothing outside the process, readiness checks what we own. */
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

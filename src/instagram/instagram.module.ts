@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { InstagramGraphClient } from 'src/instagram/instagram-graph.client';
+import { InstagramMessageSender } from 'src/instagram/instagram-message.sender';
 
-/** The Instagram Graph API: profile lookups now, the Send API with delivery. */
+/** The Instagram Graph API: profile lookups and the Send API. */
 @Module({
-  providers: [InstagramGraphClient],
-  exports: [InstagramGraphClient],
+  providers: [InstagramGraphClient, InstagramMessageSender],
+  exports: [InstagramGraphClient, InstagramMessageSender],
 })
 export class InstagramModule {}

@@ -66,6 +66,19 @@ export class MerchantDirectory {
     );
   }
 
+  /** The merchant's own ManyChat API key in clear, or null when it has none. */
+  async manychatApiKey(merchantId: string): Promise<string | null> {
+    const merchant = await this.merchants.findOne({
+      select: { id: true, manychatApiKey: true },
+      where: { id: merchantId },
+    });
+    if (!merchant?.manychatApiKey) return null;
+    return this.cipher.decrypt(
+      merchant.manychatApiKey,
+      credentialContext(merchantId, 'manychatApiKey'),
+    );
+  }
+
   /** Whether `secret` is the merchant's ManyChat inbound secret (constant-time); false for no merchant. */
   async inboundSecretMatches(merchantId: string, secret: string): Promise<boolean> {
     if (!UUID.test(merchantId)) return false;

@@ -1,7 +1,9 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { MetricsService } from 'src/metrics/metrics.service';
+import { Public } from 'src/auth/auth.decorators';
 
 /** Prometheus scrape endpoint. */
+@Public()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}

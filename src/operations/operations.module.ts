@@ -3,6 +3,7 @@ import type { RoleParts } from 'src/config/app.config';
 import { CleanupProcessor } from 'src/operations/cleanup.processor';
 import { CleanupService } from 'src/operations/cleanup.service';
 import { MetricsController } from 'src/operations/metrics.controller';
+import { QueueAdminController } from 'src/operations/queue-admin.controller';
 import { QueueMetrics } from 'src/operations/queue-metrics';
 
 /** What operators run Radd with: metrics, retention cleanup, queue inspection. */
@@ -11,7 +12,7 @@ export class OperationsModule {
   static forRole(role: RoleParts): DynamicModule {
     return {
       module: OperationsModule,
-      controllers: [MetricsController],
+      controllers: role.http ? [MetricsController, QueueAdminController] : [MetricsController],
       providers: [QueueMetrics, CleanupService, ...(role.worker ? [CleanupProcessor] : [])],
       exports: [CleanupService],
     };

@@ -54,7 +54,8 @@ export class WebhookIngestionService {
       `SELECT source, merchant_id, raw_body, status, received_at FROM webhook_events WHERE id = $1`,
       [webhookEventId],
     );
-    if (!stored || stored.status !== 'received') return 'skipped';
+    // A failed event runs again only when an operator retries its dead-lettered job.
+    if (!stored || stored.status === 'processed') return 'skipped';
     if (stored.source === 'manychat') return this.processManyChat(webhookEventId, stored);
 
     // The body was verified and checked to be a JSON object when it was received.

@@ -1,10 +1,12 @@
 import { InitialSchema1764160000000 } from 'src/database/migrations/1764160000000-initial-schema';
 import { InboundEvents1764170000000 } from 'src/database/migrations/1764170000000-inbound-events';
 import { Replies1764180000000 } from 'src/database/migrations/1764180000000-replies';
+import { DeliveryParts1764195000000 } from 'src/database/migrations/1764195000000-delivery-parts';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
   InitialSchema1764160000000,
   InboundEvents1764170000000,
   Replies1764180000000,
+  DeliveryParts1764195000000,
 ];

@@ -1,0 +1,45 @@
+/**
+ * How a send failed, in the terms delivery acts on:
+ * - `transient`: not accepted, try again later (after `retryAfterMs` when the provider said so);
+ * - `permanent`: not accepted and never will be as it is (window closed, blocked, bad request);
+ * - `reauth`: the merchant's Instagram token was refused (190): a person must connect again;
+ * - `unknown_outcome`: the request may have reached the provider, the answer was lost.
+ */
+export type FailureKind = 'transient' | 'permanent' | 'reauth' | 'unknown_outcome';
+
+export class DeliveryFailure extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    /** Short reason kept on the message (`window_closed`, `recipient_unavailable`, …). */
+    readonly reason: string,
+    detail: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(detail);
+    this.name = 'DeliveryFailure';
+  }
+
+  /** What `delivery_error` holds: the reason, then the provider's code and words. */
+  get record(): string {
+    return `${this.reason}: ${this.message}`.slice(0, 500);
+  }
+}
+
+/**
+ * A failed fetch: whether the request can have reached the server. A refused or unresolvable
+ * connection never sent a byte; a timeout or a reset may have been processed by the other side.
+ */
+export function requestMayHaveArrived(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  return !(code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN');
+}
+
+/** `Retry-After` (seconds or an HTTP date) in milliseconds, when present and sensible. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

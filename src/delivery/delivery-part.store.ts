@@ -1,0 +1,319 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type {
+  MessageAttachment,
+  MessageChannel,
+  MessageSender,
+} from 'src/conversation/message.entity';
+import { rowsOf } from 'src/database/sql';
+import { isUniqueViolation } from 'src/database/unique-violation';
+import type { PartKind, PartStatus } from 'src/delivery/delivery-part.entity';
+import type { OutboundItem } from 'src/delivery/outbound';
+
+/** An outbound message with what delivery needs of its conversation, customer and merchant. */
+export interface OutboundMessage {
+  id: string;
+  merchantId: string;
+  conversationId: string;
+  customerId: string;
+  sender: MessageSender;
+  text: string | null;
+  attachments: MessageAttachment[];
+  meta: Record<string, unknown>;
+  channel: MessageChannel | null;
+  deliveryStatus: string | null;
+  lastCustomerMessageAt: Date | null;
+  igsid: string | null;
+  subscriberId: string | null;
+  merchantChannel: MessageChannel;
+  needsReauth: boolean;
+  subscriberField: string | null;
+  hasInstagramToken: boolean;
+  /** The customer's latest message came as `standby` (another app owns the thread). */
+  standby: boolean;
+}
+
+export interface PartRow {
+  id: string;
+  seq: number;
+  kind: PartKind;
+  text: string | null;
+  imageUrl: string | null;
+  commentId: string | null;
+  status: PartStatus;
+  providerMessageId: string | null;
+  attemptedAt: Date | null;
+  unknownSince: Date | null;
+}
+
+export function itemOf(part: PartRow): OutboundItem {
+  return part.kind === 'image'
+    ? { kind: 'image', url: part.imageUrl ?? '' }
+    : { kind: 'text', text: part.text ?? '' };
+}
+
+/** A second private reply to the same comment was refused by the unique key. */
+export class CommentAlreadyAnsweredError extends Error {}
+
+const PART_COLUMNS = `id, seq, kind, text, image_url AS "imageUrl", comment_id AS "commentId", status,
+  provider_message_id AS "providerMessageId", attempted_at AS "attemptedAt", unknown_since AS "unknownSince"`;
+
+/**
+ * The delivery records (`delivery_parts`) and the delivery state of outbound messages. Every
+ * change of a part is one guarded statement, so a record never moves backwards (an echo that
+ * already confirmed a part is never overwritten by the send's own answer).
+ */
+@Injectable()
+export class DeliveryPartStore {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async load(merchantId: string, messageId: string): Promise<OutboundMessage | null> {
+    const [row] = await rowsOf<OutboundMessage>(
+      this.dataSource,
+      `SELECT m.id, m.merchant_id AS "merchantId", m.conversation_id AS "conversationId",
+              cu.id AS "customerId", m.sender, m.text, m.attachments, m.meta, m.channel,
+              m.delivery_status AS "deliveryStatus",
+              c.last_customer_message_at AS "lastCustomerMessageAt", cu.igsid,
+              cu.manychat_subscriber_id AS "subscriberId", me.delivery_channel AS "merchantChannel",
+              me.needs_reauth AS "needsReauth", me.manychat_subscriber_field AS "subscriberField",
+              (me.instagram_access_token IS NOT NULL) AS "hasInstagramToken",
+              COALESCE((SELECT (i.meta->>'standby')::boolean FROM messages i
+                         WHERE i.conversation_id = m.conversation_id AND i.direction = 'in'
+                         ORDER BY i.occurred_at DESC LIMIT 1), false) AS standby
+         FROM messages m
+         JOIN conversations c ON c.id = m.conversation_id
+         JOIN customers cu ON cu.id = c.customer_id
+         JOIN merchants me ON me.id = m.merchant_id
+        WHERE m.id = $1 AND m.merchant_id = $2 AND m.direction = 'out'`,
+      [messageId, merchantId],
+    );
+    return row ?? null;
+  }
+
+  /** When the customer wrote the comment a private reply answers (null: not stored). */
+  async commentTime(merchantId: string, conversationId: string, commentId: string) {
+    const [row] = await rowsOf<{ occurred_at: Date }>(
+      this.dataSource,
+      `SELECT occurred_at FROM messages
+        WHERE merchant_id = $1 AND conversation_id = $2 AND type = 'comment' AND meta->>'commentId' = $3
+        ORDER BY occurred_at LIMIT 1`,
+      [merchantId, conversationId, commentId],
+    );
+    return row?.occurred_at ?? null;
+  }
+
+  async parts(messageId: string): Promise<PartRow[]> {
+    return rowsOf<PartRow>(
+      this.dataSource,
+      `SELECT ${PART_COLUMNS} FROM delivery_parts WHERE message_id = $1 ORDER BY seq`,
+      [messageId],
+    );
+  }
+
+  /**
+   * Writes the message's parts and its channel once (a second call finds them written).
+   * Throws CommentAlreadyAnsweredError when another message already privately replied to the
+   * comment.
+   */
+  async plan(
+    message: OutboundMessage,
+    channel: MessageChannel,
+    items: OutboundItem[],
+    commentId: string | undefined,
+  ): Promise<PartRow[]> {
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        await manager.query(
+          `UPDATE messages SET channel = $2 WHERE id = $1 AND channel IS DISTINCT FROM $2`,
+          [message.id, channel],
+        );
+        for (const [seq, item] of items.entries()) {
+          await manager.query(
+            `INSERT INTO delivery_parts (merchant_id, message_id, seq, kind, text, image_url, comment_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (message_id, seq) DO NOTHING`,
+            [
+              message.merchantId,
+              message.id,
+              seq,
+              item.kind,
+              item.kind === 'text' ? item.text : null,
+              item.kind === 'image' ? item.url : null,
+              seq === 0 ? (commentId ?? null) : null,
+            ],
+          );
+        }
+      });
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_delivery_parts_comment')) {
+        throw new CommentAlreadyAnsweredError();
+      }
+      throw error;
+    }
+    return this.parts(message.id);
+  }
+
+  /**
+   * Parts left `sending` by an earlier run that never recorded the answer (a crash): their
+   * outcome is unknown. Returns how many.
+   */
+  async settleCrashed(messageId: string): Promise<number> {
+    const rows = await rowsOf<unknown>(
+      this.dataSource,
+      `UPDATE delivery_parts SET status = 'unknown', unknown_since = now(), updated_at = now(),
+              error = 'the outcome of the send was lost'
+        WHERE message_id = $1 AND status = 'sending' RETURNING id`,
+      [messageId],
+    );
+    return rows.length;
+  }
+
+  /**
+   * Unknown parts that went out in one call with a part whose echo arrived were accepted too;
+   * unknown parts whose wait for an echo is over are sent again.
+   */
+  async reconcile(messageId: string, waitMs: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE delivery_parts p SET status = 'sent', error = NULL, updated_at = now()
+        WHERE p.message_id = $1 AND p.status = 'unknown' AND EXISTS (
+          SELECT 1 FROM delivery_parts q WHERE q.message_id = p.message_id
+             AND q.status = 'delivered' AND q.attempted_at = p.attempted_at)`,
+      [messageId],
+    );
+    await this.dataSource.query(
+      `UPDATE delivery_parts SET status = 'pending', updated_at = now(),
+              error = 'no echo within the wait: sent again'
+        WHERE message_id = $1 AND status = 'unknown'
+          AND unknown_since <= now() - make_interval(secs => $2)`,
+      [messageId, waitMs / 1000],
+    );
+  }
+
+  /** Marks the parts as handed to the provider; false when one of them was not pending. */
+  async markSending(ids: string[]): Promise<boolean> {
+    const rows = await rowsOf<unknown>(
+      this.dataSource,
+      `UPDATE delivery_parts SET status = 'sending', attempts = attempts + 1, attempted_at = now(),
+              unknown_since = NULL, updated_at = now()
+        WHERE id = ANY($1::uuid[]) AND status = 'pending' RETURNING id`,
+      [ids],
+    );
+    return rows.length === ids.length;
+  }
+
+  /** The provider accepted the parts (an echo may have confirmed them already). */
+  async markSent(messageId: string, ids: string[], providerMessageId?: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE delivery_parts
+          SET status = CASE WHEN status = 'delivered' THEN status ELSE 'sent' END,
+              provider_message_id = COALESCE($2, provider_message_id), error = NULL, updated_at = now()
+        WHERE id = ANY($1::uuid[])`,
+      [ids, providerMessageId ?? null],
+    );
+    if (providerMessageId) {
+      await this.dataSource.query(
+        `UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $2) WHERE id = $1`,
+        [messageId, providerMessageId],
+      );
+    }
+  }
+
+  /** Not accepted, to be tried again. */
+  async markPending(ids: string[], error: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE delivery_parts SET status = 'pending', error = $2, updated_at = now()
+        WHERE id = ANY($1::uuid[]) AND status = 'sending'`,
+      [ids, error],
+    );
+  }
+
+  /** The answer was lost: the parts wait for their echo. */
+  async markUnknown(messageId: string, ids: string[], error: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE delivery_parts SET status = 'unknown', unknown_since = now(), error = $2, updated_at = now()
+        WHERE id = ANY($1::uuid[]) AND status = 'sending'`,
+      [ids, error],
+    );
+    await this.setStatus(messageId, 'unknown', null, ['queued', 'unknown']);
+  }
+
+  /** Nothing more of this message will be sent: open parts fail, and so does the message. */
+  async fail(messageId: string, error: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE delivery_parts SET status = 'failed', error = $2, updated_at = now()
+        WHERE message_id = $1 AND status IN ('pending', 'sending')`,
+      [messageId, error],
+    );
+    await this.setStatus(messageId, 'failed', error, ['queued', 'unknown']);
+  }
+
+  /**
+   * The job gave up (attempts exhausted, or the worker crashed too often): parts whose send may
+   * have gone out stay unknown for their echo; the rest fail.
+   */
+  async giveUp(messageId: string, error: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE delivery_parts SET status = 'unknown', unknown_since = COALESCE(unknown_since, now()), updated_at = now()
+        WHERE message_id = $1 AND status = 'sending'`,
+      [messageId],
+    );
+    await this.dataSource.query(
+      `UPDATE delivery_parts SET status = 'failed', error = $2, updated_at = now()
+        WHERE message_id = $1 AND status = 'pending'`,
+      [messageId, error],
+    );
+    const [unknown] = await rowsOf<{ count: number }>(
+      this.dataSource,
+      `SELECT count(*)::int AS count FROM delivery_parts WHERE message_id = $1 AND status = 'unknown'`,
+      [messageId],
+    );
+    await this.setStatus(messageId, (unknown?.count ?? 0) > 0 ? 'unknown' : 'failed', error, [
+      'queued',
+      'unknown',
+    ]);
+  }
+
+  /** Every part is accepted: the message is `sent`, or `delivered` when every echo came. */
+  async finish(messageId: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE messages m SET delivery_error = NULL,
+              delivery_status = CASE
+                WHEN m.delivery_status IN ('read', 'delivered') THEN m.delivery_status
+                WHEN NOT EXISTS (SELECT 1 FROM delivery_parts p WHERE p.message_id = m.id AND p.status <> 'delivered')
+                  THEN 'delivered'
+                ELSE 'sent' END
+        WHERE m.id = $1`,
+      [messageId],
+    );
+  }
+
+  /** Sets the message's delivery status (and error) when it is in one of `from`. */
+  async setStatus(
+    messageId: string,
+    status: 'queued' | 'unknown' | 'failed',
+    error: string | null,
+    from: string[],
+  ): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE messages SET delivery_status = $2, delivery_error = $3
+        WHERE id = $1 AND delivery_status = ANY($4::text[])`,
+      [messageId, status, error, from],
+    );
+  }
+
+  /** Remembers a ManyChat subscriber id found for the customer (unless another has it). */
+  async rememberSubscriber(merchantId: string, customerId: string, subscriberId: string) {
+    try {
+      await this.dataSource.query(
+        `UPDATE customers SET manychat_subscriber_id = $3
+          WHERE id = $2 AND merchant_id = $1 AND manychat_subscriber_id IS NULL
+            AND NOT EXISTS (SELECT 1 FROM customers WHERE merchant_id = $1 AND manychat_subscriber_id = $3)`,
+        [merchantId, customerId, subscriberId],
+      );
+    } catch (error) {
+      // Another customer row took it meanwhile (its ManyChat inbound message): keep theirs.
+      if (!isUniqueViolation(error, 'uq_customers_merchant_manychat')) throw error;
+    }
+  }
+}

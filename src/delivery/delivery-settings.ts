@@ -1,0 +1,23 @@
+/** Timings of delivery that are not operator settings (fixed by the providers' behaviour). */
+export interface DeliverySettings {
+  /**
+   * How long a part whose send outcome was lost waits for Meta's echo before it is sent again.
+   * Shorter than the two minutes in which an echo is matched to a send by its text.
+   */
+  reconcileWaitMs: number;
+  /** How often a waiting message looks again for the echo that settles it. */
+  reconcilePollMs: number;
+  /** How often the deliveries of a merchant that must re-authorise are looked at again. */
+  reauthRecheckMs: number;
+  /** One provider call's limit; past it the outcome is unknown. */
+  sendTimeoutMs: number;
+}
+
+export const DELIVERY_SETTINGS = Symbol('DeliverySettings');
+
+export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
+  reconcileWaitMs: 60_000,
+  reconcilePollMs: 2_000,
+  reauthRecheckMs: 5 * 60_000,
+  sendTimeoutMs: 10_000,
+};

@@ -1,0 +1,54 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { DelayedError, type Job } from 'bullmq';
+import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
+import { deliveryBackoff } from 'src/delivery/delivery-backoff';
+import {
+  MessageDeliveryService,
+  type DeliveryOutcome,
+} from 'src/delivery/message-delivery.service';
+import type { MessageDeliveryJob } from 'src/queue/jobs';
+import { QueueName } from 'src/queue/queue.constants';
+
+/** Consumes `message-delivery`: one outbound message per job (job id = message id). */
+@Processor(QueueName.MessageDelivery, {
+  concurrency: 20,
+  settings: { backoffStrategy: deliveryBackoff },
+})
+export class MessageDeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
+  private readonly logger = new Logger(MessageDeliveryProcessor.name);
+
+  constructor(
+    private readonly delivery: MessageDeliveryService,
+    @Inject(behaviourConfig.KEY) private readonly behaviour: BehaviourConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.behaviour.deliveryConcurrency;
+  }
+
+  async process(job: Job<MessageDeliveryJob>, token?: string): Promise<DeliveryOutcome> {
+    return this.delivery.deliver(job.data.merchantId, job.data.messageId, {
+      later: async (ms: number, why: string): Promise<never> => {
+        await job.moveToDelayed(Date.now() + Math.max(0, Math.round(ms)), token);
+        throw new DelayedError(why);
+      },
+    });
+  }
+
+  @OnWorkerEvent('failed')
+  async onFailed(job: Job<MessageDeliveryJob> | undefined, error: Error): Promise<void> {
+    if (!job) return;
+    // A permanent failure is already recorded on the message.
+    if (error.name === 'UnrecoverableError') return;
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    this.logger.warn(
+      { jobId: job.id, merchantId: job.data.merchantId, messageId: job.data.messageId, err: error },
+      'delivery gave up',
+    );
+    await this.delivery.giveUp(job.data.messageId, error).catch(() => undefined);
+  }
+}

@@ -1,0 +1,341 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
+import { DeliveryFailure } from 'src/delivery/delivery-failure';
+import {
+  CommentAlreadyAnsweredError,
+  DeliveryPartStore,
+  itemOf,
+  type OutboundMessage,
+  type PartRow,
+} from 'src/delivery/delivery-part.store';
+import { DeliveryRouter } from 'src/delivery/delivery-router';
+import { DELIVERY_SETTINGS, type DeliverySettings } from 'src/delivery/delivery-settings';
+import {
+  checkMessageWindow,
+  HUMAN_AGENT_WINDOW_MS,
+  type MessageTag,
+} from 'src/delivery/message-window';
+import type { OutboundItem } from 'src/delivery/outbound';
+import { SendRateLimiter } from 'src/delivery/send-rate.limiter';
+import { splitText } from 'src/delivery/text-parts';
+import { InstagramMessageSender } from 'src/instagram/instagram-message.sender';
+import { MANYCHAT_MAX_MESSAGES } from 'src/manychat/manychat.client';
+import { ManyChatMessageSender } from 'src/manychat/manychat-message.sender';
+import { MerchantDirectory } from 'src/merchant/merchant-directory';
+
+export type DeliveryOutcome =
+  { outcome: 'sent'; parts: number } | { outcome: 'skipped'; reason: string };
+
+/** What a run can do besides finishing: set the job aside, without spending an attempt. */
+export interface DeliveryJobControl {
+  /** Runs the job again after `ms`; never returns. */
+  later(ms: number, why: string): Promise<never>;
+}
+
+const fail = (reason: string, detail: string) => new DeliveryFailure('permanent', reason, detail);
+
+/**
+ * Sends one outbound message, part by part, at most once each. A run: writes the parts once;
+ * settles parts a crashed run left `sending` (their outcome is unknown: an echo confirms them,
+ * or they are sent again once the wait is over); checks the messaging window; then sends the
+ * open parts in order, each recorded `sending` before the provider is called and `sent` (with
+ * the provider's id) after. See the README's Delivery section for the states.
+ */
+@Injectable()
+export class MessageDeliveryService {
+  private readonly logger = new Logger(MessageDeliveryService.name);
+
+  constructor(
+    private readonly store: DeliveryPartStore,
+    private readonly router: DeliveryRouter,
+    private readonly instagram: InstagramMessageSender,
+    private readonly manychat: ManyChatMessageSender,
+    private readonly limiter: SendRateLimiter,
+    private readonly merchants: MerchantDirectory,
+    @Inject(DELIVERY_SETTINGS) private readonly settings: DeliverySettings,
+  ) {}
+
+  async deliver(
+    merchantId: string,
+    messageId: string,
+    control: DeliveryJobControl,
+  ): Promise<DeliveryOutcome> {
+    const message = await this.store.load(merchantId, messageId);
+    if (!message) return { outcome: 'skipped', reason: 'message not found' };
+    if (message.deliveryStatus === 'failed') return { outcome: 'skipped', reason: 'failed before' };
+    const commentId =
+      typeof message.meta.replyToCommentId === 'string' ? message.meta.replyToCommentId : undefined;
+    let parts = await this.store.parts(messageId);
+    try {
+      if (parts.length === 0) {
+        if (message.deliveryStatus !== 'queued' && message.deliveryStatus !== null) {
+          return { outcome: 'skipped', reason: `already ${message.deliveryStatus}` };
+        }
+        await this.windowAllows(message, commentId);
+        parts = await this.plan(message, commentId);
+      }
+      parts = await this.reconcile(message, control);
+      const open = parts.filter((part) => part.status === 'pending');
+      if (open.length > 0) {
+        // Checked on every run: a retry or a pause may outlast the window.
+        const tag = await this.windowAllows(message, commentId);
+        if (message.channel === 'manychat') await this.viaManyChat(message, open, tag, control);
+        else await this.viaInstagram(message, open, tag, parts[0].status === 'pending', control);
+      }
+    } catch (error) {
+      if (error instanceof DeliveryFailure && error.kind === 'permanent') {
+        await this.store.fail(messageId, error.record);
+        this.logger.warn({ merchantId, messageId, reason: error.record }, 'delivery failed');
+        throw new UnrecoverableError(error.record);
+      }
+      throw error;
+    }
+    await this.store.finish(messageId);
+    return { outcome: 'sent', parts: parts.length };
+  }
+
+  /** The job gave up for good: what may have gone out stays unknown, the rest fails. */
+  async giveUp(messageId: string, error: Error): Promise<void> {
+    const record = error instanceof DeliveryFailure ? error.record : error.message;
+    await this.store.giveUp(messageId, `gave up: ${record}`.slice(0, 500));
+  }
+
+  /** Writes the parts (text parts, then the image) and the channel, once. */
+  private async plan(message: OutboundMessage, commentId: string | undefined): Promise<PartRow[]> {
+    const texts = message.text ? splitText(message.text) : [];
+    const items: OutboundItem[] = [
+      ...texts.map((text) => ({ kind: 'text' as const, text })),
+      ...message.attachments
+        .filter((attachment) => attachment.type === 'image' && attachment.url)
+        .map((attachment) => ({ kind: 'image' as const, url: attachment.url ?? '' })),
+    ];
+    if (items.length === 0) throw fail('nothing_to_send', 'the message has no text and no image');
+    // A comment gets one private reply, one message: the rest could not reach the customer.
+    const planned = commentId ? items.slice(0, 1) : items;
+    if (planned.length < items.length) {
+      this.logger.warn(
+        { merchantId: message.merchantId, messageId: message.id, dropped: items.length - 1 },
+        'a private reply is one message: only its first part is sent',
+      );
+    }
+    const channel = await this.router.channelFor(message, commentId);
+    message.channel = channel;
+    try {
+      return await this.store.plan(message, channel, planned, commentId);
+    } catch (error) {
+      if (error instanceof CommentAlreadyAnsweredError) {
+        throw fail('comment_already_answered', 'a comment gets one private reply only');
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Parts whose outcome is unknown: confirmed by their echo, else sent again once the wait is
+   * over; until then the job looks again every `reconcilePollMs`.
+   */
+  private async reconcile(
+    message: OutboundMessage,
+    control: DeliveryJobControl,
+  ): Promise<PartRow[]> {
+    const crashed = await this.store.settleCrashed(message.id);
+    if (crashed > 0) {
+      await this.store.setStatus(message.id, 'unknown', null, ['queued', 'unknown']);
+      this.logger.warn(
+        { merchantId: message.merchantId, messageId: message.id, parts: crashed },
+        'a send was interrupted before its outcome was recorded; waiting for its echo',
+      );
+    }
+    await this.store.reconcile(message.id, this.settings.reconcileWaitMs);
+    const parts = await this.store.parts(message.id);
+    const waiting = parts.filter((part) => part.status === 'unknown');
+    if (waiting.length > 0) {
+      const since = Math.min(...waiting.map((part) => part.unknownSince?.getTime() ?? Date.now()));
+      const left = since + this.settings.reconcileWaitMs - Date.now();
+      return control.later(
+        Math.max(50, Math.min(this.settings.reconcilePollMs, left + 50)),
+        'waiting for the echo of a send whose outcome was lost',
+      );
+    }
+    await this.store.setStatus(message.id, 'queued', null, ['unknown']);
+    return parts;
+  }
+
+  /** Whether the message may go now, and with which tag. */
+  private async windowAllows(
+    message: OutboundMessage,
+    commentId: string | undefined,
+  ): Promise<MessageTag | undefined> {
+    if (commentId) {
+      const at = await this.store.commentTime(
+        message.merchantId,
+        message.conversationId,
+        commentId,
+      );
+      if (!at) throw fail('comment_unknown', 'the comment to reply to is not stored');
+      if (Date.now() - at.getTime() > HUMAN_AGENT_WINDOW_MS) {
+        throw fail('window_closed', 'the comment is more than 7 days old: no private reply');
+      }
+      return undefined;
+    }
+    const decision = checkMessageWindow(message.lastCustomerMessageAt, message.sender);
+    if (!decision.open) throw fail(decision.reason, decision.detail);
+    return decision.tag;
+  }
+
+  private async viaInstagram(
+    message: OutboundMessage,
+    open: PartRow[],
+    tag: MessageTag | undefined,
+    nothingSentYet: boolean,
+    control: DeliveryJobControl,
+  ): Promise<void> {
+    if (message.needsReauth) return this.pausedForReauth(message, [], control);
+    const token = await this.router.instagramToken(message.merchantId);
+    if (!token) throw fail('no_instagram_token', 'the merchant has no Instagram access token');
+    const timeout = this.settings.sendTimeoutMs;
+    if (message.sender === 'bot' && nothingSentYet && message.igsid && !open[0].commentId) {
+      await this.slot(message.merchantId, control);
+      const failure = await this.instagram.typingOn(token, message.igsid, timeout);
+      if (failure?.kind === 'reauth') return this.handle(failure, message, [], control);
+    }
+    for (const part of open) {
+      const recipient = part.commentId
+        ? { comment_id: part.commentId }
+        : message.igsid
+          ? { id: message.igsid }
+          : null;
+      if (!recipient) throw fail('recipient_unknown', 'the customer has no Instagram-scoped id');
+      await this.markSending([part]);
+      await this.slot(message.merchantId, control, [part]);
+      let providerId: string | undefined;
+      try {
+        providerId = await this.instagram.send(token, recipient, itemOf(part), tag, timeout);
+      } catch (error) {
+        await this.handle(asFailure(error), message, [part], control);
+      }
+      await this.store.markSent(message.id, [part.id], providerId);
+    }
+  }
+
+  private async viaManyChat(
+    message: OutboundMessage,
+    open: PartRow[],
+    tag: MessageTag | undefined,
+    control: DeliveryJobControl,
+  ): Promise<void> {
+    const key = await this.router.manychatKey(message.merchantId);
+    if (!key) {
+      throw fail('no_manychat_api_key', 'neither the merchant nor MANYCHAT_API_KEY has one');
+    }
+    const subscriber = await this.router.subscriberOf(message);
+    if (!subscriber) {
+      throw fail('subscriber_unknown', 'no ManyChat subscriber id for this customer');
+    }
+    for (let start = 0; start < open.length; start += MANYCHAT_MAX_MESSAGES) {
+      const batch = open.slice(start, start + MANYCHAT_MAX_MESSAGES);
+      await this.markSending(batch);
+      await this.slot(message.merchantId, control, batch);
+      try {
+        await this.manychat.send(
+          key,
+          subscriber,
+          batch.map(itemOf),
+          tag,
+          this.settings.sendTimeoutMs,
+        );
+      } catch (error) {
+        await this.handle(asFailure(error), message, batch, control);
+      }
+      await this.store.markSent(
+        message.id,
+        batch.map((part) => part.id),
+      );
+    }
+  }
+
+  /**
+   * Waits for a send slot of the merchant; a long pause (Meta asked) sets the job aside. Parts
+   * already marked `sending` go back to `pending` when no slot comes: nothing was sent.
+   */
+  private async slot(
+    merchantId: string,
+    control: DeliveryJobControl,
+    parts: PartRow[] = [],
+  ): Promise<void> {
+    const ids = parts.map((part) => part.id);
+    let paused: number;
+    try {
+      paused = await this.limiter.acquire(merchantId);
+    } catch (error) {
+      await this.store.markPending(ids, asFailure(error).record);
+      throw error;
+    }
+    if (paused > 0) {
+      await this.store.markPending(ids, 'paused: Meta asked to slow down');
+      await control.later(paused, 'Meta asked to slow down');
+    }
+  }
+
+  private async markSending(parts: PartRow[]): Promise<void> {
+    if (!(await this.store.markSending(parts.map((part) => part.id)))) {
+      throw new DeliveryFailure('transient', 'busy', 'another run is sending this message');
+    }
+  }
+
+  /** Acts on a failed send of `parts`; always throws (or sets the job aside). */
+  private async handle(
+    failure: DeliveryFailure,
+    message: OutboundMessage,
+    parts: PartRow[],
+    control: DeliveryJobControl,
+  ): Promise<never> {
+    const ids = parts.map((part) => part.id);
+    const context = {
+      merchantId: message.merchantId,
+      messageId: message.id,
+      reason: failure.record,
+    };
+    switch (failure.kind) {
+      case 'permanent':
+        throw failure;
+      case 'transient':
+        await this.store.markPending(ids, failure.record);
+        await this.store.setStatus(message.id, 'queued', failure.record, ['queued']);
+        if (failure.retryAfterMs) {
+          await this.limiter.pause(message.merchantId, failure.retryAfterMs);
+        }
+        this.logger.warn(context, 'send not accepted; will retry');
+        throw failure;
+      case 'reauth':
+        await this.merchants.markNeedsReauth(message.merchantId);
+        this.logger.warn(context, 'Meta refused the merchant token: deliveries paused');
+        return this.pausedForReauth(message, parts, control);
+      case 'unknown_outcome':
+        await this.store.markUnknown(message.id, ids, failure.record);
+        this.logger.warn(context, 'the outcome of a send is unknown; waiting for its echo');
+        return control.later(this.settings.reconcilePollMs, 'outcome of a send unknown');
+    }
+  }
+
+  /** Deliveries through the Send API wait while the merchant must re-authorise. */
+  private async pausedForReauth(
+    message: OutboundMessage,
+    parts: PartRow[],
+    control: DeliveryJobControl,
+  ): Promise<never> {
+    const note = 'needs_reauth: the merchant must connect Instagram again; delivery paused';
+    await this.store.markPending(
+      parts.map((part) => part.id),
+      note,
+    );
+    await this.store.setStatus(message.id, 'queued', note, ['queued', 'unknown']);
+    return control.later(this.settings.reauthRecheckMs, 'merchant needs re-authorisation');
+  }
+}
+
+function asFailure(error: unknown): DeliveryFailure {
+  return error instanceof DeliveryFailure
+    ? error
+    : new DeliveryFailure('unknown_outcome', 'outcome_unknown', String(error));
+}

@@ -1,0 +1,2 @@
+/** One message as a provider receives it: a text part, or an image that follows the text. */
+export type OutboundItem = { kind: 'text'; text: string } | { kind: 'image'; url: string };

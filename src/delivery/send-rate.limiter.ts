@@ -1,0 +1,112 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
+import { DeliveryFailure } from 'src/delivery/delivery-failure';
+import { RedisService } from 'src/redis/redis.service';
+
+const WINDOW_MS = 1_000;
+/**
+ * Added to the window: a request reaches the provider a little after its slot is taken, by a
+ * varying amount; the margin keeps the provider's own count of any second within the limit
+ * (at the cost of about a tenth of the rate).
+ */
+const SPREAD_MARGIN_MS = 100;
+/** A merchant paused for longer than this: the caller puts the job aside instead of waiting. */
+export const MAX_INLINE_WAIT_MS = 2_000;
+
+/**
+ * A sliding-window log per merchant in one Lua script (atomic across every worker process): the
+ * times of the sends of the last window, in a sorted set. A slot is granted while fewer than the
+ * limit are in the window and the latest grant is at least `spacing` ago (sends are spread over
+ * the second instead of leaving in one burst); else the answer is how long to wait. A merchant
+ * Meta asked to slow down is paused by a key with that lifetime. Returns 0 (granted), a positive
+ * wait, or minus the pause left.
+ */
+const TAKE_SLOT = `
+local paused = redis.call('PTTL', KEYS[2])
+if paused > 0 then return -paused end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit, window, spacing = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local wait = 0
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  wait = tonumber(oldest[2]) + window - now
+end
+local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if latest[2] and tonumber(latest[2]) + spacing - now > wait then
+  wait = tonumber(latest[2]) + spacing - now
+end
+if wait > 0 then return wait end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return 0
+`;
+
+/**
+ * SEND_RATE_PER_MERCHANT provider calls per second per merchant, shared by every worker process
+ * through Redis. (rate-limiter-flexible's Redis limiter counts fixed windows, which let twice the
+ * limit through across a window boundary; BullMQ's per-group limiter is a paid feature.)
+ */
+@Injectable()
+export class SendRateLimiter {
+  private readonly limit: number;
+  private readonly instance = randomBytes(6).toString('hex');
+  private sequence = 0;
+
+  constructor(
+    private readonly redis: RedisService,
+    @Inject(behaviourConfig.KEY) behaviour: BehaviourConfig,
+  ) {
+    this.limit = behaviour.sendRatePerMerchant;
+  }
+
+  /**
+   * Takes one send slot of the merchant, waiting for it. Returns 0 once taken, or how long the
+   * merchant stays paused when that is longer than MAX_INLINE_WAIT_MS (no slot is taken then).
+   */
+  async acquire(merchantId: string): Promise<number> {
+    for (;;) {
+      const answer = await this.take(merchantId);
+      if (answer === 0) return 0;
+      if (answer < 0 && -answer > MAX_INLINE_WAIT_MS) return -answer;
+      await sleep(Math.abs(answer) + Math.floor(Math.random() * 5));
+    }
+  }
+
+  /** Holds back every send of the merchant for `ms` (Meta asked to wait). */
+  async pause(merchantId: string, ms: number): Promise<void> {
+    if (ms <= 0) return;
+    await this.redis.client
+      .set(this.redis.key('delivery', 'paused', merchantId), '1', 'PX', Math.ceil(ms))
+      .catch(() => undefined);
+  }
+
+  private async take(merchantId: string): Promise<number> {
+    this.sequence += 1;
+    try {
+      const answer = await this.redis.client.eval(
+        TAKE_SLOT,
+        2,
+        this.redis.key('delivery', 'rate', merchantId),
+        this.redis.key('delivery', 'paused', merchantId),
+        this.limit,
+        WINDOW_MS + SPREAD_MARGIN_MS,
+        Math.floor(WINDOW_MS / this.limit),
+        `${this.instance}:${this.sequence}`,
+      );
+      return Number(answer);
+    } catch (error) {
+      throw new DeliveryFailure(
+        'transient',
+        'rate_limiter_unavailable',
+        `the send rate cannot be checked: ${(error as Error).message}`,
+      );
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

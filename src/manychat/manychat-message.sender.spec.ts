@@ -1,0 +1,36 @@
+import { ManyChatApiError } from 'src/manychat/manychat.client';
+import { classifyManyChatError } from 'src/manychat/manychat-message.sender';
+
+describe('classifyManyChatError (manychat-openai spec A.3)', () => {
+  it('fails the window error 3011 at once, whether it came as a 400 or a 200', () => {
+    for (const status of [400, 200]) {
+      expect(classifyManyChatError(new ManyChatApiError(status, 3011, 'over 24h'))).toMatchObject({
+        kind: 'permanent',
+        reason: 'window_closed',
+      });
+    }
+  });
+
+  it('fails other refusals at once and retries 429 and 5xx', () => {
+    expect(
+      classifyManyChatError(new ManyChatApiError(200, undefined, 'Validation error')).kind,
+    ).toBe('permanent');
+    expect(classifyManyChatError(new ManyChatApiError(401, undefined, 'Wrong token')).reason).toBe(
+      'manychat_unauthorized',
+    );
+    expect(classifyManyChatError(new ManyChatApiError(3042, 3042, 'channel')).kind).toBe(
+      'permanent',
+    );
+    expect(classifyManyChatError(new ManyChatApiError(500, undefined, 'oops')).kind).toBe(
+      'transient',
+    );
+    expect(classifyManyChatError(new ManyChatApiError(429, undefined, 'slow')).kind).toBe(
+      'transient',
+    );
+  });
+
+  it('treats a 2xx it cannot read as an unknown outcome', () => {
+    const error = new ManyChatApiError(200, undefined, 'answer is not JSON', undefined, true);
+    expect(classifyManyChatError(error).kind).toBe('unknown_outcome');
+  });
+});
