@@ -1,3 +1,5 @@
+import { WorkerHost } from '@nestjs/bullmq';
+import { DiscoveryService } from '@nestjs/core';
 import { Client } from 'pg';
 import { QueueName } from 'src/queue/queue.constants';
 import { startApp, type TestApp } from 'test/utils/app';
@@ -41,6 +43,22 @@ describe('process roles (e2e)', () => {
     } finally {
       await worker?.close();
       await api.close();
+    }
+  });
+
+  it('runs exactly one worker per queue in a process', async () => {
+    const radd = await startApp();
+    try {
+      const workers = radd.app
+        .get(DiscoveryService)
+        .getProviders()
+        .map((wrapper) => wrapper.instance as unknown)
+        .filter((instance): instance is WorkerHost => instance instanceof WorkerHost)
+        .map((host) => host.worker.name)
+        .sort();
+      expect(workers).toEqual(['ai-response', 'cleanup', 'message-delivery', 'process-webhook']);
+    } finally {
+      await radd.close();
     }
   });
 

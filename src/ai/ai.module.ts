@@ -4,23 +4,22 @@ import { AiResponseProcessor } from 'src/ai/ai-response.processor';
 import { ConversationAIOrchestrator } from 'src/ai/conversation-ai.orchestrator';
 import { InstagramAIService } from 'src/ai/instagram-ai.service';
 import { OpenAiClient } from 'src/ai/openai.client';
+import { perRole } from 'src/common/per-role';
 import type { RoleParts } from 'src/config/app.config';
 import { DeliveryModule } from 'src/delivery/delivery.module';
 
 /** The model: context, the call, guards on the reply, and the offline replier. */
 @Module({})
 export class AiModule {
-  static forRole(role: RoleParts): DynamicModule {
-    return {
-      module: AiModule,
-      imports: [DeliveryModule.forRole(role)],
-      providers: [
-        AiReplyScheduler,
-        ...(role.worker
-          ? [OpenAiClient, InstagramAIService, ConversationAIOrchestrator, AiResponseProcessor]
-          : []),
-      ],
-      exports: [AiReplyScheduler],
-    };
-  }
+  static readonly forRole = perRole((role: RoleParts): DynamicModule => ({
+    module: AiModule,
+    imports: [DeliveryModule.forRole(role)],
+    providers: [
+      AiReplyScheduler,
+      ...(role.worker
+        ? [OpenAiClient, InstagramAIService, ConversationAIOrchestrator, AiResponseProcessor]
+        : []),
+    ],
+    exports: [AiReplyScheduler],
+  }));
 }

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { perRole } from 'src/common/per-role';
 import type { RoleParts } from 'src/config/app.config';
 import { DeliveryPart } from 'src/delivery/delivery-part.entity';
 import { DeliveryPartStore } from 'src/delivery/delivery-part.store';
@@ -15,40 +16,30 @@ import { InstagramModule } from 'src/instagram/instagram.module';
 import { ManyChatModule } from 'src/manychat/manychat.module';
 import { MerchantModule } from 'src/merchant/merchant.module';
 
-/** One module object per role: importing modules share it instead of making another. */
-const byRole = new Map<string, DynamicModule>();
-
 /**
  * Outbound messages to customers: the `message-delivery` queue's producer and worker, the
  * delivery records, and the utility-messages route.
  */
 @Module({})
 export class DeliveryModule {
-  static forRole(role: RoleParts): DynamicModule {
-    const key = `${role.http}:${role.worker}`;
-    const known = byRole.get(key);
-    if (known) return known;
-    const module: DynamicModule = {
-      module: DeliveryModule,
-      imports: [
-        TypeOrmModule.forFeature([DeliveryPart]),
-        MerchantModule,
-        InstagramModule,
-        ManyChatModule,
-      ],
-      controllers: role.http ? [UtilityMessagesController] : [],
-      providers: [
-        MessageDeliveryProducer,
-        DeliveryPartStore,
-        DeliveryRouter,
-        // An object per application, so that its timings can be set on the instance (tests).
-        { provide: DELIVERY_SETTINGS, useFactory: () => ({ ...DEFAULT_DELIVERY_SETTINGS }) },
-        ...(role.http ? [UtilityMessagesService] : []),
-        ...(role.worker ? [SendRateLimiter, MessageDeliveryService, MessageDeliveryProcessor] : []),
-      ],
-      exports: [MessageDeliveryProducer, DELIVERY_SETTINGS],
-    };
-    byRole.set(key, module);
-    return module;
-  }
+  static readonly forRole = perRole((role: RoleParts): DynamicModule => ({
+    module: DeliveryModule,
+    imports: [
+      TypeOrmModule.forFeature([DeliveryPart]),
+      MerchantModule,
+      InstagramModule,
+      ManyChatModule,
+    ],
+    controllers: role.http ? [UtilityMessagesController] : [],
+    providers: [
+      MessageDeliveryProducer,
+      DeliveryPartStore,
+      DeliveryRouter,
+      // An object per application, so that its timings can be set on the instance (tests).
+      { provide: DELIVERY_SETTINGS, useFactory: () => ({ ...DEFAULT_DELIVERY_SETTINGS }) },
+      ...(role.http ? [UtilityMessagesService] : []),
+      ...(role.worker ? [SendRateLimiter, MessageDeliveryService, MessageDeliveryProcessor] : []),
+    ],
+    exports: [MessageDeliveryProducer, DELIVERY_SETTINGS],
+  }));
 }

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { perRole } from 'src/common/per-role';
 import type { RoleParts } from 'src/config/app.config';
 import { CleanupProcessor } from 'src/operations/cleanup.processor';
 import { CleanupService } from 'src/operations/cleanup.service';
@@ -9,12 +10,10 @@ import { QueueMetrics } from 'src/operations/queue-metrics';
 /** What operators run Radd with: metrics, retention cleanup, queue inspection. */
 @Module({})
 export class OperationsModule {
-  static forRole(role: RoleParts): DynamicModule {
-    return {
-      module: OperationsModule,
-      controllers: role.http ? [MetricsController, QueueAdminController] : [MetricsController],
-      providers: [QueueMetrics, CleanupService, ...(role.worker ? [CleanupProcessor] : [])],
-      exports: [CleanupService],
-    };
-  }
+  static readonly forRole = perRole((role: RoleParts): DynamicModule => ({
+    module: OperationsModule,
+    controllers: role.http ? [MetricsController, QueueAdminController] : [MetricsController],
+    providers: [QueueMetrics, CleanupService, ...(role.worker ? [CleanupProcessor] : [])],
+    exports: [CleanupService],
+  }));
 }

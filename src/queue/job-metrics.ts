@@ -3,6 +3,7 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { DiscoveryService } from '@nestjs/core';
 import type { Worker } from 'bullmq';
 import { MetricsService } from 'src/metrics/metrics.service';
+import { dropErrorsAfterClose } from 'src/queue/late-errors';
 
 const WARN_EVERY_MS = 30_000;
 
@@ -25,6 +26,7 @@ export class JobMetrics implements OnApplicationBootstrap {
       const instance = wrapper.instance as unknown;
       if (!(instance instanceof WorkerHost)) continue;
       const worker: Worker = (instance as WorkerHost<Worker>).worker;
+      dropErrorsAfterClose(worker);
       worker.on('completed', () =>
         this.metrics.jobs.inc({ queue: worker.name, outcome: 'completed' }),
       );

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
+import { dropErrorsAfterClose } from 'src/queue/late-errors';
 import { QUEUE_NAMES, QueueName } from 'src/queue/queue.constants';
 
 export interface QueueCounts {
@@ -66,6 +67,7 @@ export class QueueManager {
     // Redis outages surface through health, metrics and the callers' own errors; one warning
     // every 30 s is enough in the log.
     for (const [name, queue] of this.queues) {
+      dropErrorsAfterClose(queue);
       queue.on('error', (error: Error) => {
         const now = Date.now();
         if (now - this.lastWarning < WARN_EVERY_MS) return;

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AiModule } from 'src/ai/ai.module';
+import { perRole } from 'src/common/per-role';
 import type { RoleParts } from 'src/config/app.config';
 import { ConversationModule } from 'src/conversation/conversation.module';
 import { MerchantModule } from 'src/merchant/merchant.module';
@@ -20,23 +21,21 @@ import { WebhookIngestionService } from 'src/webhook/webhook-ingestion.service';
 /** Inbound webhooks (Meta, ManyChat): verified, stored, queued; and their processing. */
 @Module({})
 export class WebhookModule {
-  static forRole(role: RoleParts): DynamicModule {
-    return {
-      module: WebhookModule,
-      imports: [
-        TypeOrmModule.forFeature([WebhookEvent, InboundEvent]),
-        MerchantModule,
-        ConversationModule,
-        AiModule.forRole(role),
-      ],
-      controllers: role.http ? [InstagramWebhookController, ManyChatWebhookController] : [],
-      providers: [
-        WebhookEventStore,
-        ProcessWebhookProducer,
-        OutboxSweeper,
-        ...(role.http ? [InstagramWebhookHandler, ManyChatWebhookHandler, AuthFailureLimiter] : []),
-        ...(role.worker ? [WebhookIngestionService, ProcessWebhookProcessor] : []),
-      ],
-    };
-  }
+  static readonly forRole = perRole((role: RoleParts): DynamicModule => ({
+    module: WebhookModule,
+    imports: [
+      TypeOrmModule.forFeature([WebhookEvent, InboundEvent]),
+      MerchantModule,
+      ConversationModule,
+      AiModule.forRole(role),
+    ],
+    controllers: role.http ? [InstagramWebhookController, ManyChatWebhookController] : [],
+    providers: [
+      WebhookEventStore,
+      ProcessWebhookProducer,
+      OutboxSweeper,
+      ...(role.http ? [InstagramWebhookHandler, ManyChatWebhookHandler, AuthFailureLimiter] : []),
+      ...(role.worker ? [WebhookIngestionService, ProcessWebhookProcessor] : []),
+    ],
+  }));
 }
