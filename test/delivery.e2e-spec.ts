@@ -232,6 +232,10 @@ describe('Delivery (e2e)', () => {
       await pause(300);
       expect(manychat.sends).toHaveLength(1);
       expect(facebook.calls).toHaveLength(0);
+      const metrics = await (await fetch(`${radd.url}/metrics`)).text();
+      expect(metrics).toMatch(
+        /radd_deliveries_total\{channel="manychat",outcome="sent",code=""\} [1-9]/,
+      );
     });
 
     it('finds the subscriber of an Instagram DM by the custom field holding the IGSID, remembers it, and uses MANYCHAT_API_KEY when the merchant has no key', async () => {

@@ -111,6 +111,13 @@ describe('offlineReply', () => {
     expect(reply('البنطلون الجينز متوفر؟').reply).toContain('مو متوفر');
   });
 
+  it('answers a price and a delivery question asked together', () => {
+    const answer = reply('شكد سعر الفستان الاسود؟ وتوصلون للبصرة؟');
+    expect(answer.reply).toContain('45,000 دينار');
+    expect(answer.reply).toContain('8 آلاف');
+    expect(answer.productSkus).toEqual(['DR-BLK']);
+  });
+
   it('answers delivery, hours and FAQ questions from the profile', () => {
     expect(reply('توصلون للبصرة؟').reply).toContain('8 آلاف');
     expect(reply('شوكت تفتحون؟').reply).toContain('10 الصبح');

@@ -15,6 +15,7 @@ export const DEFAULT_HANDOVER_EN =
 export const HOLDING_REPLY_AR = 'هلا بيك 🌷 وصلت رسالتك، وراح يرد عليك واحد من فريقنا بأقرب وقت.';
 
 const HOURS = /(دوام|تفتحون|تفتح|تسدون|تسكرون|اوقات|ساعات|الدوام|open|opening|close|hours)/;
+const PRICE = /(شكد|بيش|بكم|بكد|سعر|السعر|سعره|سعرها|كم|price|how much|cost)/;
 const LOCATION = /(وين مكانكم|العنوان|عنوانكم|موقعكم|location|address)/;
 const RETURNS = /(ترجيع|ارجاع|استرجاع|استبدال|تبديل|ابدل|ارجع|return|exchange)/;
 
@@ -103,15 +104,17 @@ export function offlineReply(
           : `Great choice! ${product.name} is ${formatPrice(product, 'en')}. To confirm, please send your full name, city, address and phone number.`,
         [product.sku],
       );
-    case 'delivery':
-      if (shop.profile.deliveryInfo) {
-        return answer(
-          ar
-            ? `بالنسبة للتوصيل: ${shop.profile.deliveryInfo}`
-            : `Delivery: ${shop.profile.deliveryInfo}`,
-        );
+    case 'delivery': {
+      if (!shop.profile.deliveryInfo) return fromFaq ? answer(fromFaq) : handover();
+      const delivery = ar
+        ? `بالنسبة للتوصيل: ${shop.profile.deliveryInfo}`
+        : `Delivery: ${shop.profile.deliveryInfo}`;
+      // "How much is X, and do you deliver to Basra?": both answers, one message.
+      if (product && PRICE.test(normalized)) {
+        return answer(`${describe(product, 'price_inquiry', ar)}\n${delivery}`, [product.sku]);
       }
-      return fromFaq ? answer(fromFaq) : handover();
+      return answer(delivery);
+    }
     case 'payment':
       return fromFaq ? answer(fromFaq) : handover();
     case 'other':

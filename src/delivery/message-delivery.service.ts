@@ -21,6 +21,7 @@ import { splitText } from 'src/delivery/text-parts';
 import { InstagramMessageSender } from 'src/instagram/instagram-message.sender';
 import { MANYCHAT_MAX_MESSAGES } from 'src/manychat/manychat.client';
 import { ManyChatMessageSender } from 'src/manychat/manychat-message.sender';
+import { MetricsService } from 'src/metrics/metrics.service';
 import { MerchantDirectory } from 'src/merchant/merchant-directory';
 
 export type DeliveryOutcome =
@@ -53,6 +54,7 @@ export class MessageDeliveryService {
     private readonly limiter: SendRateLimiter,
     private readonly merchants: MerchantDirectory,
     @Inject(DELIVERY_SETTINGS) private readonly settings: DeliverySettings,
+    private readonly metrics: MetricsService,
   ) {}
 
   async deliver(
@@ -215,6 +217,7 @@ export class MessageDeliveryService {
         await this.handle(asFailure(error), message, [part], control);
       }
       await this.store.markSent(message.id, [part.id], providerId);
+      this.metrics.deliveries.inc({ channel: 'instagram', outcome: 'sent', code: '' });
     }
   }
 
@@ -251,6 +254,7 @@ export class MessageDeliveryService {
         message.id,
         batch.map((part) => part.id),
       );
+      this.metrics.deliveries.inc({ channel: 'manychat', outcome: 'sent', code: '' }, batch.length);
     }
   }
 
@@ -291,6 +295,10 @@ export class MessageDeliveryService {
     control: DeliveryJobControl,
   ): Promise<never> {
     const ids = parts.map((part) => part.id);
+    this.metrics.deliveries.inc(
+      { channel: message.channel ?? 'unknown', outcome: failure.kind, code: failure.reason },
+      Math.max(1, parts.length),
+    );
     const context = {
       merchantId: message.merchantId,
       messageId: message.id,
