@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { once } from 'node:events';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { withTimeout } from 'src/common/timeout';
 import { RedisService } from 'src/redis/redis.service';
@@ -19,6 +20,9 @@ export class RedisHealthIndicator {
       const { client } = this.redis;
       if (client.status === 'wait' || client.status === 'end') {
         await withTimeout(client.connect(), PING_TIMEOUT_MS, 'redis connect');
+      } else if (client.status !== 'ready') {
+        // Still (re)connecting: give it the ping's time budget rather than failing at once.
+        await once(client, 'ready', { signal: AbortSignal.timeout(PING_TIMEOUT_MS) });
       }
       await withTimeout(client.ping(), PING_TIMEOUT_MS, 'redis ping');
       return indicator.up();

@@ -64,8 +64,12 @@ export async function startSandbox(): Promise<Sandbox> {
     await app.close();
     await Promise.all([instagram.close(), manychat.close()]);
   };
-  const ready = await fetch(`${url}/health/ready`);
-  if (!ready.ok) {
+  let ready = false;
+  for (let attempt = 0; attempt < 10 && !ready; attempt += 1) {
+    ready = (await fetch(`${url}/health/ready`)).ok;
+    if (!ready) await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  if (!ready) {
     await close();
     throw new Error(HELP_REDIS);
   }
