@@ -1,8 +1,10 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { customerNamed } from 'src/sandbox/customers';
 import { startSandbox, type Sandbox } from 'src/sandbox/sandbox';
-import { applyTestEnv } from 'test/utils/app';
+import { applyTestEnv, TEST_SECRETS, uniquePrefix } from 'test/utils/app';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -88,4 +90,52 @@ describe('sandbox (e2e)', () => {
       await page.screenshot({ path: '.bench/sandbox-page.png' }).catch(() => undefined);
     });
   });
+});
+
+describe('the sandbox and production commands (e2e, built)', () => {
+  const root = join(__dirname, '..');
+  const run = (args: string[], env: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, args, {
+        cwd: root,
+        env: { PATH: process.env.PATH, ...env },
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.on('exit', (code) => resolve({ code, output }));
+    });
+
+  beforeAll(() => {
+    execFileSync(process.execPath, [join(root, 'scripts', 'ensure-build.js')], { stdio: 'ignore' });
+  });
+
+  it('`npm run sandbox -- --say` prints the grounded reply with its timeline, and exits 0', async () => {
+    const { code, output } = await run(
+      ['dist/sandbox/main.js', '--say', 'بيش الجاكيت الجلد الاسود؟', '--customer', 'حسين'],
+      {
+        DATABASE_URL: process.env.DATABASE_URL,
+        REDIS_URL: process.env.REDIS_URL,
+        REDIS_PREFIX: uniquePrefix(),
+        PORT: '0',
+        AI_DEBOUNCE_MS: '200',
+      },
+    );
+    expect(code).toBe(0);
+    expect(output).toContain('حسين > بيش الجاكيت الجلد الاسود؟');
+    expect(output).toContain('85,000 دينار');
+    expect(output).toMatch(
+      /received 0 ms → stored \d+ ms → AI \d+ ms \(offline, price_inquiry\) → sent \d+ ms/,
+    );
+  }, 60_000);
+
+  it('a production start refuses the sandbox secrets', async () => {
+    const { code, output } = await run(['dist/main.js'], {
+      ...TEST_SECRETS,
+      META_APP_SECRET: 'radd-sandbox-meta-app-secret',
+      DATABASE_URL: process.env.DATABASE_URL,
+    });
+    expect(code).toBe(1);
+    expect(output).toContain('META_APP_SECRET holds its public sandbox value');
+  }, 30_000);
 });
