@@ -3,9 +3,13 @@ import { Cleanup, cleanUpOnSignals } from 'bench/lib/cleanup';
 import { parseOptions, UsageError, USAGE, type BenchOptions } from 'bench/lib/options';
 import { renderTable, writeJson, type Benchmark, type BenchmarkReport } from 'bench/lib/report';
 import { errorMessage } from 'bench/lib/util';
+import { frameworkOverhead } from 'bench/framework-overhead';
+import { memory } from 'bench/memory';
+import { pipeline } from 'bench/pipeline';
+import { promptCost } from 'bench/prompt-cost';
 import { webhookIngest } from 'bench/webhook-ingest';
 
-const BENCHMARKS: Benchmark[] = [webhookIngest];
+const BENCHMARKS: Benchmark[] = [webhookIngest, frameworkOverhead, promptCost, pipeline, memory];
 
 const root = join(__dirname, '..');
 const workDir = join(root, '.bench');

@@ -119,3 +119,32 @@ export function tail(file: string, lines = 15): string {
     .map((line) => `  ${line}`)
     .join('\n');
 }
+
+/** Sends `signal` (SIGKILL by default: no goodbye, like a crash) and waits until the process is gone. */
+export async function killChild(child: Child, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (!isRunning(child)) return;
+  child.process.kill(signal);
+  await Promise.race([child.ended, sleep(10_000)]);
+}
+
+export interface ResidentMemory {
+  /** Resident set size now, in bytes. */
+  rss: number;
+  /** Highest resident set size so far (VmHWM), in bytes. */
+  peak: number;
+}
+
+/** A process's resident memory, read from /proc; null when it is gone or /proc has no answer. */
+export function residentMemory(pid: number | undefined): ResidentMemory | null {
+  if (pid === undefined) return null;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field: string): number => {
+      const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+      return match ? Number(match[1]) * 1024 : Number.NaN;
+    };
+    return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+  } catch {
+    return null;
+  }
+}

@@ -3,15 +3,20 @@ import { join } from 'node:path';
 import type { Cleanup } from 'bench/lib/cleanup';
 import type { BenchOptions } from 'bench/lib/options';
 
-/** One line of the result table: a variant measured under load. */
+/**
+ * One line of the result table: a variant measured under load (requests or messages per second,
+ * latency, errors) and/or a figure of another kind (`result`: memory, tokens, a verdict).
+ * Figures that do not apply are left out and printed as "-".
+ */
 export interface ResultRow {
   benchmark: string;
   variant: string;
-  reqPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  non2xx: number;
+  reqPerSec?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  errors?: number;
+  non2xx?: number;
+  result?: string;
 }
 
 export interface BenchmarkReport {
@@ -43,18 +48,23 @@ export interface Benchmark {
   run(context: BenchContext): Promise<BenchmarkReport>;
 }
 
-const HEADERS = ['benchmark', 'variant', 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx'];
+const HEADERS = ['benchmark', 'variant', 'per s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'result'];
 const RIGHT_ALIGNED = new Set([2, 3, 4, 5]);
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
-export function formatMs(value: number): string {
-  if (!Number.isFinite(value)) return '-';
+export function formatMs(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '-';
   return value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : integer.format(value);
 }
 
-export function formatCount(value: number): string {
-  return Number.isFinite(value) ? integer.format(value) : '-';
+export function formatCount(value: number | undefined): string {
+  return value !== undefined && Number.isFinite(value) ? integer.format(value) : '-';
+}
+
+function errorCell(row: ResultRow): string {
+  if (row.errors === undefined && row.non2xx === undefined) return '-';
+  return `${formatCount(row.errors ?? 0)}/${formatCount(row.non2xx ?? 0)}`;
 }
 
 /** The one table printed at the end of a run, followed by each benchmark's lines. */
@@ -66,7 +76,8 @@ export function renderTable(reports: BenchmarkReport[]): string {
       formatCount(row.reqPerSec),
       formatMs(row.p50Ms),
       formatMs(row.p99Ms),
-      `${formatCount(row.errors)}/${formatCount(row.non2xx)}`,
+      errorCell(row),
+      row.result ?? '',
     ]),
   );
   const widths = HEADERS.map((header, column) =>
