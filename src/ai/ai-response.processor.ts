@@ -1,4 +1,5 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import {
   ConversationAIOrchestrator,
@@ -10,11 +11,29 @@ import { QueueName } from 'src/queue/queue.constants';
 /** Consumes `ai-response`: one conversation turn per job. */
 @Processor(QueueName.AiResponse, { concurrency: 10 })
 export class AiResponseProcessor extends WorkerHost {
+  private readonly logger = new Logger(AiResponseProcessor.name);
+
   constructor(private readonly orchestrator: ConversationAIOrchestrator) {
     super();
   }
 
   async process(job: Job<AiResponseJob>): Promise<RespondOutcome> {
     return this.orchestrator.respond(job.data.merchantId, job.data.conversationId);
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<AiResponseJob> | undefined, error: Error): void {
+    if (!job) return;
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1);
+    this.logger.warn(
+      {
+        jobId: job.id,
+        conversationId: job.data.conversationId,
+        attempt: job.attemptsMade,
+        final,
+        err: error.message,
+      },
+      final ? 'reply failed for good' : 'reply failed; will retry',
+    );
   }
 }

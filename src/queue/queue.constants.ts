@@ -24,8 +24,9 @@ const base: DefaultJobOptions = {
 
 export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   [QueueName.ProcessWebhook]: { ...base, attempts: 8 },
-  // Retries of a model call are bounded inside the job; the job itself retries only on crashes.
-  [QueueName.AiResponse]: { ...base, attempts: 3 },
+  // Retries of a model call are bounded inside the job; the job itself retries when PostgreSQL or
+  // Redis is away, for minutes, so that an outage delays answers instead of losing them.
+  [QueueName.AiResponse]: { ...base, attempts: 8, backoff: { type: 'exponential', delay: 2_000 } },
   [QueueName.MessageDelivery]: {
     ...base,
     attempts: 8,
