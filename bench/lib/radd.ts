@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { BenchProduct } from 'bench/lib/catalogue';
@@ -17,6 +17,7 @@ import {
   type Child,
 } from 'bench/lib/processes';
 import { databaseUrl, withPostgres } from 'bench/lib/stores';
+import { sleep } from 'bench/lib/util';
 
 /** Outside APIs that a run does not fake point here: nothing listens, a call fails at once. */
 export const NOWHERE = 'http://127.0.0.1:9';
@@ -26,16 +27,36 @@ export const PIPELINE_QUEUES = ['process-webhook', 'ai-response', 'message-deliv
 
 /**
  * Copies dist/ to a directory of the run's own, so that a rebuild started by anyone while the run
- * goes on (ensure-build deletes dist/ first) cannot pull the code from under a process that is
- * restarted mid-run. Node resolves node_modules by walking up, so the copy lives in the repo.
+ * goes on (the build empties dist/ first) cannot pull the code from under a process that is
+ * restarted mid-run. A build under way is waited for: the copy is taken between two equal
+ * readings of dist/.build-stamp (written by scripts/ensure-build.js once a build is complete).
+ * Node resolves node_modules by walking up, so the copy lives in the repository.
  */
-export function snapshotDist(root: string, target: string): string {
+export async function snapshotDist(root: string, target: string): Promise<string> {
   const source = join(root, 'dist');
-  if (!existsSync(join(source, 'main.js'))) throw new Error('dist/main.js is missing: build first');
-  rmSync(target, { recursive: true, force: true });
-  mkdirSync(target, { recursive: true });
-  cpSync(source, target, { recursive: true });
-  return target;
+  const stampFile = join(source, '.build-stamp');
+  const complete = (): boolean =>
+    ['main.js', 'database/migrate.main.js', 'config/env.js', 'app.module.js'].every((file) =>
+      existsSync(join(source, file)),
+    );
+  const stamp = (): string | null =>
+    existsSync(stampFile) && complete() ? readFileSync(stampFile, 'utf8') : null;
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const before = stamp();
+    if (before !== null) {
+      rmSync(target, { recursive: true, force: true });
+      mkdirSync(target, { recursive: true });
+      try {
+        cpSync(source, target, { recursive: true });
+        if (stamp() === before) return target;
+      } catch {
+        // dist/ changed while it was copied: try again
+      }
+    }
+    if (Date.now() > deadline) throw new Error('dist/ is incomplete: build it first');
+    await sleep(1_000);
+  }
 }
 
 export interface RaddOptions {

@@ -96,7 +96,7 @@ export class PipelineRig {
     const manychat = await FakeManyChat.start();
     context.cleanup.add('stop the fake ManyChat', () => manychat.close());
 
-    const distDir = snapshotDist(context.root, join(context.workDir, 'dist-snapshot'));
+    const distDir = await snapshotDist(context.root, join(context.workDir, 'dist-snapshot'));
     context.progress(`creating ${databaseName} and applying migrations`);
     const radd = await Radd.create({
       postgresServerUrl: postgres,

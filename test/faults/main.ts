@@ -141,7 +141,7 @@ async function main(): Promise<number> {
   const outcomes: Outcome[] = [];
   try {
     mkdirSync(workDir, { recursive: true });
-    const distDir = snapshotDist(root, join(workDir, 'dist-snapshot'));
+    const distDir = await snapshotDist(root, join(workDir, 'dist-snapshot'));
     progress('starting a PostgreSQL cluster and a redis-server of the test’s own');
     const [postgres, redis] = await Promise.all([OwnPostgres.create(), OwnRedis.create()]);
     cleanup.add('remove the PostgreSQL cluster', () => postgres.destroy());
