@@ -16,6 +16,8 @@ export interface BenchOptions {
   messages: number;
   /** memory: offered message rate (per second). */
   rate: number;
+  /** pipeline, memory: products in each merchant's catalogue. */
+  products: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [benchmark…] [options]
@@ -28,6 +30,7 @@ Options (or environment variables):
   --workers <n>       pipeline, memory: worker processes (BENCH_WORKERS, default 1)
   --messages <n>      memory: messages in all        (BENCH_MESSAGES, default 20000)
   --rate <r>          memory: offered msg/s          (BENCH_RATE, default 80)
+  --products <n>      pipeline, memory: products per merchant (BENCH_PRODUCTS, default 50)
   --help              show this help`;
 
 export class UsageError extends Error {}
@@ -37,7 +40,8 @@ interface Limits {
   max: number;
 }
 
-type NumericOption = 'durationSec' | 'warmupSec' | 'connections' | 'workers' | 'messages' | 'rate';
+type NumericOption =
+  'durationSec' | 'warmupSec' | 'connections' | 'workers' | 'messages' | 'rate' | 'products';
 
 const NUMERIC_FLAGS: Record<string, { key: NumericOption; env: string; limits: Limits }> = {
   duration: { key: 'durationSec', env: 'BENCH_DURATION', limits: { min: 1, max: 600 } },
@@ -46,6 +50,7 @@ const NUMERIC_FLAGS: Record<string, { key: NumericOption; env: string; limits: L
   workers: { key: 'workers', env: 'BENCH_WORKERS', limits: { min: 1, max: 8 } },
   messages: { key: 'messages', env: 'BENCH_MESSAGES', limits: { min: 100, max: 1_000_000 } },
   rate: { key: 'rate', env: 'BENCH_RATE', limits: { min: 1, max: 10_000 } },
+  products: { key: 'products', env: 'BENCH_PRODUCTS', limits: { min: 0, max: 100_000 } },
 };
 
 const RATE_LIMITS: Limits = { min: 1, max: 10_000 };
@@ -78,6 +83,7 @@ export function parseOptions(
     workers: 1,
     messages: 20_000,
     rate: 80,
+    products: 50,
   };
   for (const [name, flag] of Object.entries(NUMERIC_FLAGS)) {
     const raw = env[flag.env];
@@ -104,7 +110,7 @@ export function parseOptions(
     if (raw === undefined) throw new UsageError(`--${name} needs a value`);
     options[flag.key] = parseNumber(name, raw, flag.limits);
   }
-  for (const key of ['connections', 'workers', 'messages'] as const) {
+  for (const key of ['connections', 'workers', 'messages', 'products'] as const) {
     if (options[key] !== Math.floor(options[key])) {
       throw new UsageError(`--${key} must be a whole number`);
     }

@@ -14,7 +14,6 @@ import { PipelineRig, servers } from 'bench/pipeline/rig';
 const NAME = 'memory';
 const MERCHANTS = 10;
 const CUSTOMERS_EACH = 300;
-const PRODUCTS_EACH = 50;
 /** Growth of Radd's Redis keys' memory over the second half of the run that still counts as flat. */
 const MAX_REDIS_GROWTH = 0.1;
 /** RSS a Node process may reach (perf-reliability G11). */
@@ -67,7 +66,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     workers,
     merchants: MERCHANTS,
     customersEach: CUSTOMERS_EACH,
-    productsEach: PRODUCTS_EACH,
+    productsEach: context.options.products,
   });
   const start = await sample(rig, []);
   context.progress(
