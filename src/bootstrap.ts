@@ -27,12 +27,10 @@ export interface CreateAppOptions {
 }
 
 /**
- * Builds the application for this process's role, configured but not listening. Throws
- * ConfigValidationError before anything starts when a setting is missing or wrong.
+ * The Fastify adapter every Radd HTTP server uses: body and time limits, prototype-poisoning
+ * refusal, request ids echoed back, and per-route body limits.
  */
-export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
-  const config = appConfig();
-  const role = options.role ?? config.role;
+export function createHttpAdapter(): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: 30_000,
@@ -51,6 +49,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     if (declared !== undefined) route.bodyLimit = declared;
     else if (route.url.startsWith('/api/')) route.bodyLimit = API_BODY_LIMIT_BYTES;
   });
+  return adapter;
+}
+
+/**
+ * Builds the application for this process's role, configured but not listening. Throws
+ * ConfigValidationError before anything starts when a setting is missing or wrong.
+ */
+export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const config = appConfig();
+  const role = options.role ?? config.role;
+  const adapter = createHttpAdapter();
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(role), adapter, {
     rawBody: true,
     bufferLogs: true,
@@ -74,7 +83,7 @@ function isRawBodyRoute(path: string): boolean {
  * JSON bodies: kept as raw bytes (`request.rawBody`) everywhere, parsed safely (prototype
  * poisoning refused) except on signed webhook routes, which get the bytes unparsed.
  */
-function useJsonBodies(app: NestFastifyApplication): void {
+export function useJsonBodies(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   app.useBodyParser<Server>(

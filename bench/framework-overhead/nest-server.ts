@@ -1,6 +1,6 @@
 /**
- * The Nest side of framework-overhead: Nest on Fastify with the adapter options, hooks and raw-body
- * parsing of src/bootstrap.ts, and one controller that checks Meta's signature with Radd's own
+ * The Nest side of framework-overhead: Nest on Fastify with the very adapter and raw-body parsing
+ * of src/bootstrap.ts, and one controller that checks Meta's signature with Radd's own
  * isValidMetaSignature and answers 200, as the webhook controller does before it stores anything.
  * No database, no queue, no logger. Settings: PORT, META_APP_SECRET.
  */
@@ -19,13 +19,11 @@ import {
   type RawBodyRequest,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Server } from 'node:http';
-import { REQUEST_ID_HEADER, requestId } from 'src/common/logging';
+import { createHttpAdapter, useJsonBodies } from 'src/bootstrap';
 import { isValidMetaSignature } from 'src/webhook/meta-signature';
 
-const BODY_LIMIT_BYTES = 1024 * 1024;
 const WEBHOOK_PATH = '/webhooks/instagram';
 
 const secrets = [process.env.META_APP_SECRET ?? ''];
@@ -60,38 +58,12 @@ class HealthController {
 class BenchModule {}
 
 async function main(): Promise<void> {
-  const adapter = new FastifyAdapter({
-    bodyLimit: BODY_LIMIT_BYTES,
-    requestTimeout: 30_000,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
-    genReqId: requestId,
-  });
-  adapter.getInstance().addHook('onRequest', (request, reply, done) => {
-    void reply.header(REQUEST_ID_HEADER, request.id);
-    done();
-  });
-  adapter.getInstance().addHook('onRoute', (route) => {
-    if (route.url.startsWith('/api/')) route.bodyLimit = 256 * 1024;
-  });
+  const adapter = createHttpAdapter();
   const app = await NestFactory.create<NestFastifyApplication>(BenchModule, adapter, {
     rawBody: true,
     logger: false,
   });
-  const fastify = app.getHttpAdapter().getInstance();
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
-  app.useBodyParser<Server>(
-    'application/json',
-    { bodyLimit: BODY_LIMIT_BYTES },
-    (request, body, done) => {
-      const path = (request.url ?? '').split('?', 1)[0];
-      if (request.method === 'POST' && path === WEBHOOK_PATH) {
-        done(null, body);
-        return;
-      }
-      void parseJson(request, body.toString('utf8'), done);
-    },
-  );
+  useJsonBodies(app);
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
   await app.listen({ port, host: '127.0.0.1' });
 }

@@ -44,14 +44,16 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 2.5) + 4;
 }
 
+const BAGHDAD_CLOCK = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Asia/Baghdad',
+  weekday: 'long',
+  hour: '2-digit',
+  minute: '2-digit',
+  hour12: false,
+});
+
 function baghdadNow(now: Date): string {
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone: 'Asia/Baghdad',
-    weekday: 'long',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false,
-  }).format(now);
+  return BAGHDAD_CLOCK.format(now);
 }
 
 /** How a stored customer message reads to the model: its text, and its attachments described. */

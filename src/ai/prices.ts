@@ -40,6 +40,8 @@ export function figuresIn(text: string): number[] {
  */
 export function ungroundedAmounts(reply: string, allowed: readonly number[]): number[] {
   const known = new Set(allowed);
-  for (const a of allowed) for (const b of allowed) known.add(a + b);
-  return statedAmounts(reply).filter((amount) => !known.has(amount));
+  // A sum of two known figures is grounded too; checked per amount, not by listing every sum.
+  const grounded = (amount: number) =>
+    known.has(amount) || allowed.some((figure) => known.has(amount - figure));
+  return statedAmounts(reply).filter((amount) => !grounded(amount));
 }
