@@ -6,10 +6,10 @@ import {
   type RespondOutcome,
 } from 'src/ai/conversation-ai.orchestrator';
 import type { AiResponseJob } from 'src/queue/jobs';
-import { QueueName } from 'src/queue/queue.constants';
+import { QueueName, WORKER_LOCK_OPTIONS } from 'src/queue/queue.constants';
 
 /** Consumes `ai-response`: one conversation turn per job. */
-@Processor(QueueName.AiResponse, { concurrency: 10 })
+@Processor(QueueName.AiResponse, { concurrency: 10, ...WORKER_LOCK_OPTIONS })
 export class AiResponseProcessor extends WorkerHost {
   private readonly logger = new Logger(AiResponseProcessor.name);
 

@@ -7,6 +7,8 @@ export async function withTimeout<T>(
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    // The wait itself never keeps a process alive that is otherwise done.
+    timer.unref();
   });
   try {
     return await Promise.race([promise, timeout]);

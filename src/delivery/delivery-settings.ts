@@ -16,7 +16,7 @@ export interface DeliverySettings {
 export const DELIVERY_SETTINGS = Symbol('DeliverySettings');
 
 export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
-  reconcileWaitMs: 60_000,
+  reconcileWaitMs: 30_000,
   reconcilePollMs: 2_000,
   reauthRecheckMs: 5 * 60_000,
   sendTimeoutMs: 10_000,

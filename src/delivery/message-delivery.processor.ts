@@ -8,11 +8,12 @@ import {
   type DeliveryOutcome,
 } from 'src/delivery/message-delivery.service';
 import type { MessageDeliveryJob } from 'src/queue/jobs';
-import { QueueName } from 'src/queue/queue.constants';
+import { QueueName, WORKER_LOCK_OPTIONS } from 'src/queue/queue.constants';
 
 /** Consumes `message-delivery`: one outbound message per job (job id = message id). */
 @Processor(QueueName.MessageDelivery, {
   concurrency: 20,
+  ...WORKER_LOCK_OPTIONS,
   settings: { backoffStrategy: deliveryBackoff },
 })
 export class MessageDeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {

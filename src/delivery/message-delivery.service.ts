@@ -16,7 +16,11 @@ import {
   type MessageTag,
 } from 'src/delivery/message-window';
 import type { OutboundItem } from 'src/delivery/outbound';
-import { SendRateLimiter } from 'src/delivery/send-rate.limiter';
+import {
+  MANYCHAT_SEND_RATE,
+  SendRateLimiter,
+  type SendBucket,
+} from 'src/delivery/send-rate.limiter';
 import { splitText } from 'src/delivery/text-parts';
 import { InstagramMessageSender } from 'src/instagram/instagram-message.sender';
 import { MANYCHAT_MAX_MESSAGES } from 'src/manychat/manychat.client';
@@ -238,7 +242,10 @@ export class MessageDeliveryService {
     for (let start = 0; start < open.length; start += MANYCHAT_MAX_MESSAGES) {
       const batch = open.slice(start, start + MANYCHAT_MAX_MESSAGES);
       await this.markSending(batch);
-      await this.slot(message.merchantId, control, batch);
+      await this.slot(message.merchantId, control, batch, {
+        apiKey: key,
+        limit: MANYCHAT_SEND_RATE,
+      });
       try {
         await this.manychat.send(
           key,
@@ -266,11 +273,12 @@ export class MessageDeliveryService {
     merchantId: string,
     control: DeliveryJobControl,
     parts: PartRow[] = [],
+    bucket?: SendBucket,
   ): Promise<void> {
     const ids = parts.map((part) => part.id);
     let paused: number;
     try {
-      paused = await this.limiter.acquire(merchantId);
+      paused = await this.limiter.acquire(merchantId, bucket);
     } catch (error) {
       await this.store.markPending(ids, asFailure(error).record);
       throw error;

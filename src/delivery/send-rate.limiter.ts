@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
 import { DeliveryFailure } from 'src/delivery/delivery-failure';
 import { RedisService } from 'src/redis/redis.service';
@@ -13,6 +13,14 @@ const WINDOW_MS = 1_000;
 const SPREAD_MARGIN_MS = 100;
 /** A merchant paused for longer than this: the caller puts the job aside instead of waiting. */
 export const MAX_INLINE_WAIT_MS = 2_000;
+/** ManyChat's documented limit of `/fb/sending/sendContent`, per API key. */
+export const MANYCHAT_SEND_RATE = 25;
+
+/** A second budget a send draws on besides the merchant's own: the ManyChat API key it uses. */
+export interface SendBucket {
+  apiKey: string;
+  limit: number;
+}
 
 /**
  * A sliding-window log per merchant in one Lua script (atomic across every worker process): the
@@ -45,8 +53,9 @@ return 0
 `;
 
 /**
- * SEND_RATE_PER_MERCHANT provider calls per second per merchant, shared by every worker process
- * through Redis. (rate-limiter-flexible's Redis limiter counts fixed windows, which let twice the
+ * SEND_RATE_PER_MERCHANT provider calls per second per merchant (Meta's budget of the Instagram
+ * account), and at most `bucket.limit` per ManyChat API key (a key may serve several merchants),
+ * shared by every worker process through Redis. (rate-limiter-flexible's Redis limiter counts fixed windows, which let twice the
  * limit through across a window boundary; BullMQ's per-group limiter is a paid feature.)
  */
 @Injectable()
@@ -66,13 +75,24 @@ export class SendRateLimiter {
    * Takes one send slot of the merchant, waiting for it. Returns 0 once taken, or how long the
    * merchant stays paused when that is longer than MAX_INLINE_WAIT_MS (no slot is taken then).
    */
-  async acquire(merchantId: string): Promise<number> {
-    for (;;) {
-      const answer = await this.take(merchantId);
-      if (answer === 0) return 0;
-      if (answer < 0 && -answer > MAX_INLINE_WAIT_MS) return -answer;
-      await sleep(Math.abs(answer) + Math.floor(Math.random() * 5));
+  async acquire(merchantId: string, bucket?: SendBucket): Promise<number> {
+    const paused = this.redis.key('delivery', 'paused', merchantId);
+    const budgets: Array<{ key: string; limit: number }> = [
+      { key: this.redis.key('delivery', 'rate', merchantId), limit: this.limit },
+    ];
+    if (bucket) {
+      const digest = createHash('sha256').update(bucket.apiKey).digest('hex').slice(0, 24);
+      budgets.push({ key: this.redis.key('delivery', 'rate', 'key', digest), limit: bucket.limit });
     }
+    for (const budget of budgets) {
+      for (;;) {
+        const answer = await this.take(budget.key, paused, budget.limit);
+        if (answer === 0) break;
+        if (answer < 0 && -answer > MAX_INLINE_WAIT_MS) return -answer;
+        await sleep(Math.abs(answer) + Math.floor(Math.random() * 5));
+      }
+    }
+    return 0;
   }
 
   /** Holds back every send of the merchant for `ms` (Meta asked to wait). */
@@ -83,17 +103,17 @@ export class SendRateLimiter {
       .catch(() => undefined);
   }
 
-  private async take(merchantId: string): Promise<number> {
+  private async take(rateKey: string, pausedKey: string, limit: number): Promise<number> {
     this.sequence += 1;
     try {
       const answer = await this.redis.client.eval(
         TAKE_SLOT,
         2,
-        this.redis.key('delivery', 'rate', merchantId),
-        this.redis.key('delivery', 'paused', merchantId),
-        this.limit,
+        rateKey,
+        pausedKey,
+        limit,
         WINDOW_MS + SPREAD_MARGIN_MS,
-        Math.floor(WINDOW_MS / this.limit),
+        Math.floor(WINDOW_MS / limit),
         `${this.instance}:${this.sequence}`,
       );
       return Number(answer);

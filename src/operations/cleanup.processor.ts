@@ -9,20 +9,21 @@ import type { Queue } from 'bullmq';
 import { operationsConfig, type OperationsConfig } from 'src/config/operations.config';
 import { CleanupService, type CleanupReport } from 'src/operations/cleanup.service';
 import { withTimeout } from 'src/common/timeout';
-import { QueueName } from 'src/queue/queue.constants';
+import { QueueName, WORKER_LOCK_OPTIONS } from 'src/queue/queue.constants';
 
 const RETRY_MS = 30_000;
 
 export const CLEANUP_SCHEDULER_ID = 'cleanup-every-interval';
 
 /** Consumes `cleanup`, and keeps its repeating schedule (one, shared by every worker). */
-@Processor(QueueName.Cleanup, { concurrency: 1 })
+@Processor(QueueName.Cleanup, { concurrency: 1, ...WORKER_LOCK_OPTIONS })
 export class CleanupProcessor
   extends WorkerHost
   implements OnApplicationBootstrap, OnApplicationShutdown
 {
   private readonly logger = new Logger(CleanupProcessor.name);
   private retry?: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(
     private readonly cleanup: CleanupService,
@@ -38,6 +39,7 @@ export class CleanupProcessor
   }
 
   onApplicationShutdown(): void {
+    this.stopped = true;
     clearTimeout(this.retry);
   }
 
@@ -53,6 +55,7 @@ export class CleanupProcessor
         'cleanup schedule',
       );
     } catch (error) {
+      if (this.stopped) return;
       this.logger.warn({ err: error }, 'could not schedule the cleanup job yet; will try again');
       this.retry = setTimeout(() => void this.schedule(), RETRY_MS);
       this.retry.unref();

@@ -2,14 +2,14 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { ProcessWebhookJob } from 'src/queue/jobs';
-import { QueueName } from 'src/queue/queue.constants';
+import { QueueName, WORKER_LOCK_OPTIONS } from 'src/queue/queue.constants';
 import {
   WebhookIngestionService,
   type ProcessOutcome,
 } from 'src/webhook/webhook-ingestion.service';
 
 /** Consumes `process-webhook`: one stored webhook body per job. */
-@Processor(QueueName.ProcessWebhook, { concurrency: 8 })
+@Processor(QueueName.ProcessWebhook, { concurrency: 8, ...WORKER_LOCK_OPTIONS })
 export class ProcessWebhookProcessor extends WorkerHost {
   private readonly logger = new Logger(ProcessWebhookProcessor.name);
 
