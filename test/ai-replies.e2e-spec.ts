@@ -1,6 +1,8 @@
+import { CatalogueCache } from 'src/ai/catalogue-cache';
 import { SYSTEM_PROMPT } from 'src/ai/instagram-ai.service';
 import { HOLDING_REPLY_AR } from 'src/ai/offline-replier';
 import { QueueName } from 'src/queue/queue.constants';
+import { adminToken, call } from 'test/utils/api';
 import { startApp, type TestApp } from 'test/utils/app';
 import { FakeOpenAi } from 'test/utils/fake-openai';
 import { createMerchant, database, eventually, postSigned, queue } from 'test/utils/instagram';
@@ -64,17 +66,18 @@ describe('AI replies (e2e)', () => {
     customer: string,
     message: Record<string, unknown>,
     timestamp = Date.now(),
+    account = merchant.instagramAccountId,
   ): Promise<void> {
     const body = JSON.stringify({
       object: 'instagram',
       entry: [
         {
-          id: merchant.instagramAccountId,
+          id: account,
           time: timestamp,
           messaging: [
             {
               sender: { id: customer },
-              recipient: { id: merchant.instagramAccountId },
+              recipient: { id: account },
               timestamp,
               message,
             },
@@ -334,5 +337,68 @@ describe('AI replies (e2e)', () => {
     await dm(customer, { mid: `${customer}-old`, text: 'شكد السعر؟' }, Date.now() - 25 * 3_600_000);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(model.calls).toHaveLength(0);
+  });
+
+  it('puts the catalogue as the admin API left it into the very next prompt, and reuses it until then', async () => {
+    const shop = await createMerchant(radd.app);
+    const token = adminToken(radd.app);
+    const products = `/api/merchants/${shop.id}/products`;
+    const admin = async (method: string, path: string, body?: unknown) => {
+      const response = await call<{ id: string }>(radd.url, method, path, { token, body });
+      expect(response.status).toBeLessThan(300);
+      return response.body;
+    };
+    model.answer(() => ({
+      answer: {
+        reply: 'هلا بيك 🌷',
+        intent: 'price_inquiry',
+        confidence: 0.9,
+        needsHuman: false,
+        productSkus: [],
+        language: 'ar-IQ',
+      },
+    }));
+    /** The products of the shop data in the prompt of a new customer's question. */
+    const promptedProducts = async (text: string) => {
+      model.reset();
+      const customer = newCustomer();
+      await dm(customer, { mid: `${customer}-q`, text }, Date.now(), shop.instagramAccountId);
+      await replyTo(customer);
+      expect(model.calls).toHaveLength(1);
+      const shopData = String(model.calls[0].messages[1].content).replace(/^[^\n]*\n/, '');
+      return (JSON.parse(shopData) as { products: Array<{ sku: string; price: number }> }).products
+        .map(({ sku, price }) => [sku, price])
+        .sort();
+    };
+    const kept = () =>
+      radd.app
+        .get(CatalogueCache)
+        .get(shop.id, 0n, () => Promise.reject(new Error('the catalogue is not kept')));
+
+    const { id } = await admin('POST', products, {
+      sku: 'SW-GRY',
+      name: 'كنزة صوف رصاصي',
+      price: 35_000,
+    });
+    expect(await promptedProducts('شكد سعر الكنزة الصوف؟')).toEqual([['SW-GRY', 35_000]]);
+    const first = await kept();
+    expect(await promptedProducts('الكنزة الصوف بيش؟')).toEqual([['SW-GRY', 35_000]]);
+    expect(await kept()).toBe(first);
+
+    await admin('PATCH', `${products}/${id}`, { price: 39_000 });
+    expect(await promptedProducts('شكد سعر الكنزة الصوف؟')).toEqual([['SW-GRY', 39_000]]);
+    expect(await kept()).not.toBe(first);
+
+    await admin('POST', `${products}/import`, [
+      { sku: 'SW-GRY', name: 'كنزة صوف رصاصي', price: 41_000 },
+      { sku: 'SW-PNK', name: 'كنزة صوف وردي', price: 36_000 },
+    ]);
+    expect(await promptedProducts('شكد سعر الكنزة الصوف؟')).toEqual([
+      ['SW-GRY', 41_000],
+      ['SW-PNK', 36_000],
+    ]);
+
+    await admin('DELETE', `${products}/${id}`);
+    expect(await promptedProducts('شكد سعر الكنزة الصوف؟')).toEqual([['SW-PNK', 36_000]]);
   });
 });

@@ -152,4 +152,56 @@ describe('migrations (e2e)', () => {
       expect(left.rows).toHaveLength(2);
     });
   });
+
+  it('bumps a merchant’s catalogue version with every write to its products, and only its own', async () => {
+    await withClient(url, async (client) => {
+      const merchants = await client.query<{ id: string }>(
+        `INSERT INTO merchants (name, instagram_account_id, delivery_channel)
+         VALUES ('E', '17841400000000005', 'manychat'), ('F', '17841400000000006', 'manychat')
+         RETURNING id`,
+      );
+      const [e, f] = merchants.rows.map((row) => row.id);
+      const versions = async () => {
+        const rows = await client.query<{ id: string; catalogue_version: string }>(
+          `SELECT id, catalogue_version FROM merchants WHERE id = ANY($1::uuid[])`,
+          [[e, f]],
+        );
+        const of = (id: string) =>
+          Number(rows.rows.find((row) => row.id === id)?.catalogue_version);
+        return [of(e), of(f)];
+      };
+      expect(await versions()).toEqual([0, 0]);
+
+      // One statement of many rows is one bump.
+      await client.query(
+        `INSERT INTO products (merchant_id, sku, name, price)
+         SELECT $1, 'P-' || n, 'قميص', 1000 * n FROM generate_series(1, 50) AS n`,
+        [e],
+      );
+      expect(await versions()).toEqual([1, 0]);
+      await client.query(
+        `UPDATE products SET price = price + 1 WHERE merchant_id = $1 AND sku = 'P-1'`,
+        [e],
+      );
+      expect(await versions()).toEqual([2, 0]);
+      await client.query(`UPDATE products SET price = 1 WHERE sku = 'no such sku'`);
+      expect(await versions()).toEqual([2, 0]);
+      await client.query(
+        `INSERT INTO products (merchant_id, sku, name, price) VALUES ($1, 'P-2', 'قميص', 5), ($2, 'P-2', 'قميص', 5)
+         ON CONFLICT (merchant_id, sku) DO UPDATE SET price = EXCLUDED.price`,
+        [e, f],
+      );
+      const [afterUpsert, fAfterUpsert] = await versions();
+      expect(afterUpsert).toBeGreaterThan(2);
+      expect(fAfterUpsert).toBe(1);
+      await client.query(`DELETE FROM products WHERE merchant_id = $1 AND sku = 'P-3'`, [e]);
+      expect(await versions()).toEqual([afterUpsert + 1, 1]);
+
+      // A rolled back write leaves the version as it was.
+      await client.query('BEGIN');
+      await client.query(`DELETE FROM products WHERE merchant_id = $1`, [e]);
+      await client.query('ROLLBACK');
+      expect(await versions()).toEqual([afterUpsert + 1, 1]);
+    });
+  });
 });

@@ -40,6 +40,18 @@ export class AiReplyScheduler {
     });
   }
 
+  /**
+   * Queues the reply a conversation has been owed since `owedAt` (its job was lost): once per
+   * owed moment, however often it is asked, and without a wait.
+   */
+  async requeue(merchantId: string, conversationId: string, owedAt: Date): Promise<void> {
+    await this.queue.add(
+      'reply',
+      { merchantId, conversationId },
+      { jobId: `owed-${conversationId}-${owedAt.getTime()}` },
+    );
+  }
+
   /** Drops the conversation's pending reply, if it has not started. */
   async cancel(conversationId: string): Promise<boolean> {
     const jobId = await this.queue.getDeduplicationJobId(replyDeduplicationId(conversationId));

@@ -1,9 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AiReplyScheduler } from 'src/ai/ai-reply.scheduler';
 import { AiResponseProcessor } from 'src/ai/ai-response.processor';
+import { CatalogueCache } from 'src/ai/catalogue-cache';
 import { ConversationAIOrchestrator } from 'src/ai/conversation-ai.orchestrator';
 import { InstagramAIService } from 'src/ai/instagram-ai.service';
 import { OpenAiClient } from 'src/ai/openai.client';
+import { ReplySweeper } from 'src/ai/reply.sweeper';
 import { perRole } from 'src/common/per-role';
 import type { RoleParts } from 'src/config/app.config';
 import { DeliveryModule } from 'src/delivery/delivery.module';
@@ -17,7 +19,15 @@ export class AiModule {
     providers: [
       AiReplyScheduler,
       ...(role.worker
-        ? [OpenAiClient, InstagramAIService, ConversationAIOrchestrator, AiResponseProcessor]
+        ? [
+            OpenAiClient,
+            InstagramAIService,
+            // One per application: the catalogues this worker process keeps between replies.
+            { provide: CatalogueCache, useFactory: () => new CatalogueCache() },
+            ConversationAIOrchestrator,
+            AiResponseProcessor,
+            ReplySweeper,
+          ]
         : []),
     ],
     exports: [AiReplyScheduler],

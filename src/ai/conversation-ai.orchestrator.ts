@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type QueryRunner } from 'typeorm';
+import { CatalogueCache, type IndexedCatalogue } from 'src/ai/catalogue-cache';
 import { InstagramAIService, type TurnMessage } from 'src/ai/instagram-ai.service';
 import { handsOver, parseModelAnswer, type ModelAnswer } from 'src/ai/model-answer';
 import {
@@ -40,6 +41,9 @@ interface ConversationRow {
   last_customer_message_at: Date | null;
   merchant_name: string;
   profile: MerchantProfile;
+  /** bigint: bumped by the database on every write to the merchant's products. */
+  catalogue_version: string;
+  read_at: Date;
 }
 
 interface MessageRow {
@@ -54,6 +58,11 @@ interface MessageRow {
 }
 
 class ModelUnavailableError extends Error {}
+
+/** When the turn was read: what was owed up to then is settled by the turn's outcome. */
+interface TurnClock {
+  readAt?: Date;
+}
 
 /**
  * Answers a conversation's unanswered customer messages (the turn) once: decides whether to
@@ -70,6 +79,7 @@ export class ConversationAIOrchestrator {
     private readonly prompts: InstagramAIService,
     private readonly delivery: MessageDeliveryProducer,
     private readonly metrics: MetricsService,
+    private readonly catalogues: CatalogueCache,
   ) {}
 
   async respond(merchantId: string, conversationId: string): Promise<RespondOutcome> {
@@ -77,10 +87,22 @@ export class ConversationAIOrchestrator {
     await runner.connect();
     try {
       await runner.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [conversationId]);
+      const turn: TurnClock = {};
+      let decided = false;
       try {
-        return await this.respondLocked(runner, merchantId, conversationId);
+        const outcome = await this.respondLocked(runner, merchantId, conversationId, turn);
+        decided = true;
+        return outcome;
       } finally {
-        await runner.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [conversationId]);
+        // A decided turn settles what was owed when it was read; later messages stay owed.
+        await runner.query(
+          `WITH settled AS (
+             UPDATE conversations SET reply_owed_at = NULL
+              WHERE $2::boolean AND id = $1::uuid AND merchant_id = $3 AND reply_owed_at <= $4
+           )
+           SELECT pg_advisory_unlock(hashtextextended($1::text, 0))`,
+          [conversationId, decided && turn.readAt !== undefined, merchantId, turn.readAt ?? null],
+        );
       }
     } finally {
       await runner.release();
@@ -91,6 +113,7 @@ export class ConversationAIOrchestrator {
     runner: QueryRunner,
     merchantId: string,
     conversationId: string,
+    clock: TurnClock,
   ): Promise<RespondOutcome> {
     // A reply stored by an earlier, interrupted run goes to delivery now (the job id dedupes).
     const pending = await rowsOf<{ id: string }>(
@@ -103,12 +126,14 @@ export class ConversationAIOrchestrator {
 
     const [conversation] = await rowsOf<ConversationRow>(
       runner.manager,
-      `SELECT c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile
+      `SELECT c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile,
+              m.catalogue_version, clock_timestamp() AS read_at
          FROM conversations c JOIN merchants m ON m.id = c.merchant_id
         WHERE c.id = $1 AND c.merchant_id = $2`,
       [conversationId, merchantId],
     );
     if (!conversation) return this.skip(merchantId, conversationId, 'conversation not found');
+    clock.readAt = conversation.read_at;
     if (conversation.bot_paused_until && conversation.bot_paused_until.getTime() > Date.now()) {
       return this.skip(merchantId, conversationId, 'bot paused in this conversation');
     }
@@ -148,11 +173,13 @@ export class ConversationAIOrchestrator {
     };
     const [history, catalogue] = await Promise.all([
       this.history(runner, merchantId, conversationId, turn),
-      this.catalogue(runner, merchantId),
+      this.catalogues.get(merchantId, conversation.catalogue_version, () =>
+        this.catalogue(runner, merchantId),
+      ),
     ]);
     const prompt = this.prompts.build({
       shop,
-      catalogue,
+      matcher: catalogue.matcher,
       history,
       turn: commentId ? [last] : turn,
     });
@@ -172,7 +199,7 @@ export class ConversationAIOrchestrator {
         ? shop.profile.handoverMessage?.trim() ||
           (language === 'en' ? DEFAULT_HANDOVER_EN : DEFAULT_HANDOVER_AR)
         : formatReply(answer.reply);
-    const named = catalogue.filter((product) => answer.productSkus.includes(product.sku));
+    const named = catalogue.products.filter((product) => answer.productSkus.includes(product.sku));
     const attachments: MessageAttachment[] =
       !handover && named.length === 1 && named[0].imageUrl
         ? [{ type: 'image', url: named[0].imageUrl }]
@@ -215,7 +242,7 @@ export class ConversationAIOrchestrator {
     turnText: string,
     shop: ShopContext,
     matched: CatalogueProduct[],
-    catalogue: CatalogueProduct[],
+    catalogue: IndexedCatalogue,
   ): Promise<{ answer: ModelAnswer; source: ReplySource; usage: Record<string, unknown> }> {
     if (!this.model.enabled) {
       return { answer: offlineReply(turnText, shop, matched), source: 'offline', usage: {} };
@@ -242,7 +269,7 @@ export class ConversationAIOrchestrator {
         usage: { error: error instanceof Error ? error.message.slice(0, 200) : 'unknown' },
       };
     }
-    const allowed = allowedFigures(shop.profile, catalogue);
+    const allowed = allowedFigures(shop.profile, catalogue.products);
     const invented = ungroundedAmounts(answer.reply, allowed);
     if (invented.length > 0) {
       this.logger.warn(
@@ -252,9 +279,11 @@ export class ConversationAIOrchestrator {
       const grounded = offlineReply(turnText, shop, matched, answer.intent);
       return { answer: grounded, source: 'guard', usage: { ...usage, invented } };
     }
-    const skus = new Set(catalogue.map((product) => product.sku));
     return {
-      answer: { ...answer, productSkus: answer.productSkus.filter((sku) => skus.has(sku)) },
+      answer: {
+        ...answer,
+        productSkus: answer.productSkus.filter((sku) => catalogue.skus.has(sku)),
+      },
       source: 'model',
       usage,
     };
@@ -327,6 +356,7 @@ export class ConversationAIOrchestrator {
     return rows.reverse().map(toTurnMessage);
   }
 
+  /** Every product of the merchant, as stored now (CatalogueCache asks for it on a change). */
   private async catalogue(runner: QueryRunner, merchantId: string): Promise<CatalogueProduct[]> {
     const rows = await rowsOf<{
       sku: string;

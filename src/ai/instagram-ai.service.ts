@@ -3,7 +3,7 @@ import type {
   ChatCompletionContentPart,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
-import { ProductMatcher, type CatalogueProduct } from 'src/ai/product-matcher';
+import type { CatalogueProduct, ProductMatcher } from 'src/ai/product-matcher';
 import type { ShopContext } from 'src/ai/offline-replier';
 import type { MessageAttachment } from 'src/conversation/message.entity';
 
@@ -124,13 +124,14 @@ export interface BuiltPrompt {
 export class InstagramAIService {
   build(input: {
     shop: ShopContext;
-    catalogue: readonly CatalogueProduct[];
+    /** The merchant's catalogue, indexed once per version (CatalogueCache). */
+    matcher: ProductMatcher;
     history: readonly TurnMessage[];
     turn: readonly TurnMessage[];
     now?: Date;
   }): BuiltPrompt {
     const turnText = input.turn.map(describeMessage).join('\n');
-    const matcher = new ProductMatcher(input.catalogue);
+    const { matcher } = input;
     let products = matcher.match(input.turn.map((message) => message.text ?? '').join(' '));
     if (products.length === 0) {
       const recent = input.history.filter((message) => message.sender === 'customer').slice(-3);

@@ -20,6 +20,7 @@ export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
 @Check('ck_conversations_status', `"status" IN ('open', 'closed')`)
 @Index('uq_conversations_merchant_customer', ['merchantId', 'customerId'], { unique: true })
 @Index('ix_conversations_merchant_recent', ['merchantId', 'lastMessageAt', 'id'])
+@Index('ix_conversations_reply_owed', ['replyOwedAt'], { where: 'reply_owed_at IS NOT NULL' })
 export class Conversation {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_conversations' })
   id!: string;
@@ -55,6 +56,13 @@ export class Conversation {
   /** Start of the 24-hour messaging window. */
   @Column('timestamptz', { name: 'last_customer_message_at', nullable: true })
   lastCustomerMessageAt!: Date | null;
+
+  /**
+   * Since when a customer message here waits for an answer (set as it is stored, cleared once a
+   * turn is decided): the durable record a lost ai-response job is queued again from.
+   */
+  @Column('timestamptz', { name: 'reply_owed_at', nullable: true })
+  replyOwedAt!: Date | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

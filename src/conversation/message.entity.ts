@@ -40,6 +40,9 @@ export interface MessageAttachment {
 @Index('ix_messages_unanswered', ['conversationId'], {
   where: "direction = 'in' AND answered_by IS NULL",
 })
+@Index('ix_messages_undelivered', ['createdAt'], {
+  where: "direction = 'out' AND delivery_status IN ('queued', 'unknown')",
+})
 export class Message {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_messages' })
   id!: string;

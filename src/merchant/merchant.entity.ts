@@ -69,6 +69,13 @@ export class Merchant {
   @Column('boolean', { name: 'needs_reauth', default: false })
   needsReauth!: boolean;
 
+  /**
+   * Bumped by the database on every write to the merchant's products (never by the application);
+   * a bigint, read as a string.
+   */
+  @Column({ type: 'bigint', name: 'catalogue_version', default: 0, insert: false, update: false })
+  catalogueVersion!: string;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

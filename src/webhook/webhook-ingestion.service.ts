@@ -129,7 +129,11 @@ export class WebhookIngestionService {
           const conversationId = await this.conversations.conversationOf(manager, merchant.id, {
             subscriberId: inbound.subscriberId,
           });
-          return conversationId ? { status: 'applied', answer: { conversationId } } : null;
+          return this.owe(
+            manager,
+            merchant.id,
+            conversationId ? { status: 'applied', answer: { conversationId } } : null,
+          );
         }
         const applied = await this.conversations.manyChatMessage(
           manager,
@@ -138,7 +142,7 @@ export class WebhookIngestionService {
           timestamp,
         );
         if (applied.status !== 'applied') await this.noteOutcome(manager, event, applied);
-        return applied;
+        return this.owe(manager, merchant.id, applied);
       },
     );
     if (result?.answer) await this.replies.schedule(merchant.id, result.answer.conversationId);
@@ -194,9 +198,29 @@ export class WebhookIngestionService {
       }
       return null;
     }
-    if (recorded === 'retry') return this.followUpsOnRetry(manager, merchant, event);
+    if (recorded === 'retry') {
+      return this.owe(manager, merchant.id, await this.followUpsOnRetry(manager, merchant, event));
+    }
     const result = await this.conversations.apply(manager, merchant, event);
     if (result.status !== 'applied' || result.note) await this.noteOutcome(manager, event, result);
+    return this.owe(manager, merchant.id, result);
+  }
+
+  /**
+   * Records, with the message, that its conversation is owed a reply: what the reply sweeper
+   * queues again from if the ai-response job is lost with Redis.
+   */
+  private async owe<T extends IngestResult | null>(
+    manager: EntityManager,
+    merchantId: string,
+    result: T,
+  ): Promise<T> {
+    if (result?.answer) {
+      await manager.query(
+        `UPDATE conversations SET reply_owed_at = clock_timestamp() WHERE id = $1 AND merchant_id = $2`,
+        [result.answer.conversationId, merchantId],
+      );
+    }
     return result;
   }
 

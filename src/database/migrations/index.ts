@@ -2,6 +2,8 @@ import { InitialSchema1764160000000 } from 'src/database/migrations/176416000000
 import { InboundEvents1764170000000 } from 'src/database/migrations/1764170000000-inbound-events';
 import { Replies1764180000000 } from 'src/database/migrations/1764180000000-replies';
 import { DeliveryParts1764195000000 } from 'src/database/migrations/1764195000000-delivery-parts';
+import { OwedWork1764210000000 } from 'src/database/migrations/1764210000000-owed-work';
+import { CatalogueVersion1764220000000 } from 'src/database/migrations/1764220000000-catalogue-version';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -9,4 +11,6 @@ export const MIGRATIONS = [
   InboundEvents1764170000000,
   Replies1764180000000,
   DeliveryParts1764195000000,
+  OwedWork1764210000000,
+  CatalogueVersion1764220000000,
 ];

@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import { ReplySweeper } from 'src/ai/reply.sweeper';
+import { QueueName } from 'src/queue/queue.constants';
+import { startApp, type TestApp } from 'test/utils/app';
+import { createConversation, queueReply, setCredentials } from 'test/utils/delivery';
+import { FakeGraph, graphError } from 'test/utils/fake-graph';
+import {
+  createMerchant,
+  database,
+  eventually,
+  postSigned,
+  queue,
+  textDm,
+} from 'test/utils/instagram';
+
+const PAGE_TOKEN = 'EAAGpagetoken0000000000000000';
+
+interface Owed {
+  id: string;
+  reply_owed_at: Date | null;
+}
+
+/**
+ * Jobs live in Redis and can be lost with it; what is owed lives in PostgreSQL. These tests lose
+ * the jobs on purpose (drop them from their queues) and let the sweeper put them back.
+ */
+describe('Reply sweeper: replies and deliveries whose jobs were lost (e2e)', () => {
+  let radd: TestApp;
+  let facebook: FakeGraph;
+  let instagram: FakeGraph;
+  let merchant: { id: string; instagramAccountId: string };
+
+  beforeAll(async () => {
+    [facebook, instagram] = await Promise.all([FakeGraph.start(), FakeGraph.start()]);
+    radd = await startApp({
+      // Long enough that the reply job of a DM is still waiting when the test drops it.
+      AI_DEBOUNCE_MS: '60000',
+      GRAPH_API_BASE_URL: facebook.url,
+      INSTAGRAM_API_BASE_URL: instagram.url,
+    });
+    merchant = await createMerchant(radd.app, { deliveryChannel: 'instagram' });
+    await setCredentials(radd.app, merchant.id, { instagramAccessToken: PAGE_TOKEN });
+  });
+  afterAll(async () => {
+    await radd.close();
+    await Promise.all([facebook.close(), instagram.close()]);
+  });
+  beforeEach(() => {
+    facebook.reset();
+    instagram.reset();
+  });
+
+  const db = () => database(radd.app);
+  const sweeper = () => radd.app.get(ReplySweeper);
+  const sent = () => [...facebook.messages, ...instagram.messages];
+
+  async function conversationOf(customer: string): Promise<Owed> {
+    return eventually(async () => {
+      const [row] = await db().query<Owed[]>(
+        `SELECT c.id, c.reply_owed_at FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+          WHERE cu.igsid = $1 AND c.merchant_id = $2`,
+        [customer, merchant.id],
+      );
+      return row;
+    });
+  }
+
+  /** Moves what the conversation owes, and its messages, into the past. */
+  async function age(conversationId: string, seconds: number): Promise<void> {
+    await db().query(
+      `UPDATE conversations SET reply_owed_at = reply_owed_at - make_interval(secs => $2),
+              last_customer_message_at = last_customer_message_at - make_interval(secs => $2)
+        WHERE id = $1`,
+      [conversationId, seconds],
+    );
+  }
+
+  async function dmWithLostReplyJob(customer: string, text: string): Promise<Owed> {
+    const body = textDm(
+      merchant.instagramAccountId,
+      customer,
+      `m_${randomBytes(8).toString('hex')}`,
+      text,
+    );
+    expect((await postSigned(radd.url, body)).status).toBe(200);
+    const conversation = await eventually(async () => {
+      const row = await conversationOf(customer);
+      return row.reply_owed_at ? row : undefined;
+    });
+    const replies = queue(radd.app, QueueName.AiResponse);
+    await eventually(async () => ((await replies.getDelayedCount()) > 0 ? true : undefined));
+    await replies.obliterate({ force: true });
+    return conversation;
+  }
+
+  it('records a reply owed with the stored message and settles it once the turn is answered', async () => {
+    const customer = `sweep-${randomBytes(4).toString('hex')}`;
+    const conversation = await dmWithLostReplyJob(customer, 'شكد سعر القميص؟');
+
+    // Still within the turn's grace: nothing is taken for lost.
+    expect(await sweeper().sweep()).toEqual({ replies: 0, deliveries: 0 });
+    await age(conversation.id, 120);
+    expect((await sweeper().sweep()).replies).toBe(1);
+    // Asked again before the job ran, the same owed reply is not queued twice.
+    await sweeper().sweep();
+
+    await eventually(
+      () => Promise.resolve(sent().length > 0 ? true : undefined),
+      15_000,
+      'the reply',
+    );
+    await eventually(async () =>
+      (await conversationOf(customer)).reply_owed_at === null ? true : undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sent()).toHaveLength(1);
+    expect(sent()[0].recipientId).toBe(customer);
+    const [{ bot }] = await db().query<Array<{ bot: number }>>(
+      `SELECT count(*)::int AS bot FROM messages WHERE conversation_id = $1 AND sender = 'bot'`,
+      [conversation.id],
+    );
+    expect(bot).toBe(1);
+    // Settled: a later pass has nothing to do.
+    expect(await sweeper().sweep()).toEqual({ replies: 0, deliveries: 0 });
+  });
+
+  it('settles what is owed when the turn is decided without a reply (the bot is paused here)', async () => {
+    const customer = `sweep-${randomBytes(4).toString('hex')}`;
+    const conversation = await dmWithLostReplyJob(customer, 'هلو');
+    await db().query(
+      `UPDATE conversations SET bot_paused_until = now() + interval '1 hour' WHERE id = $1`,
+      [conversation.id],
+    );
+    await age(conversation.id, 120);
+    expect((await sweeper().sweep()).replies).toBe(1);
+    await eventually(async () =>
+      (await conversationOf(customer)).reply_owed_at === null ? true : undefined,
+    );
+    expect(sent()).toHaveLength(0);
+  });
+
+  it('leaves alone replies owed for longer than the 24-hour window', async () => {
+    const customer = `sweep-${randomBytes(4).toString('hex')}`;
+    const conversation = await dmWithLostReplyJob(customer, 'هلو');
+    await age(conversation.id, 25 * 3600);
+    expect((await sweeper().sweep()).replies).toBe(0);
+    expect((await conversationOf(customer)).reply_owed_at).not.toBeNull();
+  });
+
+  it('sends a stored reply whose delivery job was lost, once, and retries one that failed for good', async () => {
+    const lost = await createConversation(radd.app, merchant.id, { igsid: 'sweep-lost-delivery' });
+    const lostId = await queueReply(radd.app, merchant.id, lost.conversationId, {
+      text: 'هلا بيك 🌷',
+      enqueue: false,
+    });
+    const failed = await createConversation(radd.app, merchant.id, { igsid: 'sweep-failed-job' });
+    const failedId = await queueReply(radd.app, merchant.id, failed.conversationId, {
+      text: 'اي متوفر',
+      enqueue: false,
+    });
+    const deliveries = queue(radd.app, QueueName.MessageDelivery);
+    // A job that failed for good (Meta down) whose failure was never recorded (PostgreSQL was
+    // away too): the job is `failed`, the message still `queued`.
+    facebook.behave((send) =>
+      send.recipientId === 'sweep-failed-job'
+        ? graphError(2, undefined, { status: 500 })
+        : undefined,
+    );
+    await deliveries.add(
+      'deliver',
+      { merchantId: merchant.id, messageId: failedId },
+      { jobId: failedId, attempts: 1 },
+    );
+    await eventually(async () => {
+      const [row] = await db().query<Array<{ delivery_status: string }>>(
+        `SELECT delivery_status FROM messages WHERE id = $1`,
+        [failedId],
+      );
+      return row.delivery_status === 'failed' ? true : undefined;
+    });
+    expect(await deliveries.getJobState(failedId)).toBe('failed');
+    await db().query(`UPDATE delivery_parts SET status = 'pending' WHERE message_id = $1`, [
+      failedId,
+    ]);
+    await db().query(`UPDATE messages SET delivery_status = 'queued' WHERE id = $1`, [failedId]);
+    facebook.reset();
+
+    // Young messages may still have their job on the way.
+    expect((await sweeper().sweep()).deliveries).toBe(0);
+    await db().query(
+      `UPDATE messages SET created_at = created_at - interval '2 minutes' WHERE id = ANY($1)`,
+      [[lostId, failedId]],
+    );
+    expect((await sweeper().sweep()).deliveries).toBe(2);
+    await eventually(
+      () => Promise.resolve(sent().length >= 2 ? true : undefined),
+      15_000,
+      'both sends',
+    );
+    const statuses = await eventually(async () => {
+      const rows = await db().query<Array<{ delivery_status: string }>>(
+        `SELECT delivery_status FROM messages WHERE id = ANY($1)`,
+        [[lostId, failedId]],
+      );
+      return rows.every((row) => row.delivery_status === 'sent') ? rows : undefined;
+    });
+    expect(statuses).toHaveLength(2);
+    expect(await sweeper().sweep()).toEqual({ replies: 0, deliveries: 0 });
+    expect(sent().map((send) => send.recipientId)).toEqual(
+      expect.arrayContaining(['sweep-lost-delivery', 'sweep-failed-job']),
+    );
+    expect(sent()).toHaveLength(2);
+  });
+});
