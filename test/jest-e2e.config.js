@@ -1,4 +1,4 @@
-/** End-to-end tests: the real app over HTTP, a fresh PostgreSQL database and Redis prefix per run. */
+/** End-to-end tests: the real app over HTTP, a fresh PostgreSQL database per test file (copied from the run's migrated one) and a Redis prefix per run. */
 const unit = require('../jest.config.js');
 
 module.exports = {
@@ -7,6 +7,7 @@ module.exports = {
   testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/setup/file-database.ts'],
   testTimeout: 30_000,
   // Two cores: one test file at a time keeps timings honest and the machine responsive.
   maxWorkers: 1,

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 
 /** Drops the run's database and deletes every Redis key under the run's prefixes. */
 export default async function globalTeardown(): Promise<void> {
-  const url = process.env.DATABASE_URL;
+  const url = process.env.E2E_TEMPLATE_DATABASE_URL;
   const run = process.env.E2E_RUN_ID;
   if (!url || !run) return;
   const admin = new URL(url);
@@ -12,7 +12,16 @@ export default async function globalTeardown(): Promise<void> {
   const client = new Client({ connectionString: admin.toString() });
   await client.connect();
   try {
-    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
+    // The run's database and any copy a test file left behind.
+    const { rows } = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $1 || '_')`,
+      [name],
+    );
+    for (const row of rows) {
+      await client.query(
+        `DROP DATABASE IF EXISTS ${client.escapeIdentifier(row.datname)} WITH (FORCE)`,
+      );
+    }
   } finally {
     await client.end();
   }
