@@ -158,16 +158,23 @@ export class ScenarioRun {
 interface Pending {
   unprocessedEvents: number;
   undelivered: number;
+  /** Conversations whose reply is still owed (answered, or decided, clears it). */
+  owedReplies: number;
   queued: number;
 }
 
 async function pending(run: ScenarioRun): Promise<Pending | null> {
   try {
     const counts = await withPostgres(run.radd.databaseUrl, async (client) => {
-      const { rows } = await client.query<{ unprocessed: number; undelivered: number }>(
+      const { rows } = await client.query<{
+        unprocessed: number;
+        undelivered: number;
+        owed: number;
+      }>(
         `SELECT (SELECT count(*)::int FROM webhook_events WHERE status = 'received') AS unprocessed,
                 (SELECT count(*)::int FROM messages
-                  WHERE direction = 'out' AND delivery_status IN ('queued', 'unknown')) AS undelivered`,
+                  WHERE direction = 'out' AND delivery_status IN ('queued', 'unknown')) AS undelivered,
+                (SELECT count(*)::int FROM conversations WHERE reply_owed_at IS NOT NULL) AS owed`,
       );
       return rows[0];
     });
@@ -175,6 +182,7 @@ async function pending(run: ScenarioRun): Promise<Pending | null> {
     return {
       unprocessedEvents: counts.unprocessed,
       undelivered: counts.undelivered,
+      owedReplies: counts.owed,
       queued: depth.total,
     };
   } catch {
@@ -184,7 +192,7 @@ async function pending(run: ScenarioRun): Promise<Pending | null> {
 
 /**
  * Waits until nothing is left to do: every webhook acknowledged (or given up), every stored event
- * processed, every reply settled, no job waiting, delayed or active, for SETTLED_FOR_MS in a row.
+ * processed, every reply settled and none owed, no job waiting, delayed or active, for SETTLED_FOR_MS in a row.
  * Returns whether it settled before the deadline.
  */
 async function settle(run: ScenarioRun, deadline: number): Promise<boolean> {
@@ -196,6 +204,7 @@ async function settle(run: ScenarioRun, deadline: number): Promise<boolean> {
       now !== null &&
       now.unprocessedEvents === 0 &&
       now.undelivered === 0 &&
+      now.owedReplies === 0 &&
       now.queued === 0;
     if (!idle) idleSince = 0;
     else if (idleSince === 0) idleSince = Date.now();

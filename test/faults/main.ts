@@ -5,7 +5,7 @@ import { Cleanup, cleanUpOnSignals } from 'bench/lib/cleanup';
 import { snapshotDist } from 'bench/lib/radd';
 import { errorMessage } from 'bench/lib/util';
 import { runScenario, type FaultEnvironment, type Outcome } from 'test/faults/harness';
-import { EXTRA_SCENARIOS, SCENARIOS } from 'test/faults/scenarios';
+import { SCENARIOS } from 'test/faults/scenarios';
 import { OwnPostgres, OwnRedis } from 'test/faults/servers';
 
 const USAGE = `Usage: npm run test:faults -- [scenario…] [--full]
@@ -21,10 +21,7 @@ send, and that every unacknowledged one was recovered by Meta-style redelivery.
   --help        show this help
 
 Scenarios (all of them when none is named):
-${SCENARIOS.map((s) => `  ${s.name.padEnd(17)} ${s.title}`).join('\n')}
-
-Only when named:
-${EXTRA_SCENARIOS.map((s) => `  ${s.name.padEnd(17)} ${s.title}`).join('\n')}`;
+${SCENARIOS.map((s) => `  ${s.name.padEnd(17)} ${s.title}`).join('\n')}`;
 
 /** Target of the issue: the backlog of a fault is answered within this after it ends. */
 const RECOVERY_TARGET_SEC = 60;
@@ -45,7 +42,7 @@ function parse(argv: string[]): { full: boolean; echoes: boolean; names: string[
     if (arg === '--full') full = true;
     else if (arg === '--no-echoes') echoes = false;
     else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}`);
-    else if (![...SCENARIOS, ...EXTRA_SCENARIOS].some((s) => s.name === arg)) {
+    else if (!SCENARIOS.some((s) => s.name === arg)) {
       throw new Error(`unknown scenario "${arg}"`);
     } else names.push(arg);
   }
@@ -133,7 +130,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const scenarios = parsed.names.length
-    ? [...SCENARIOS, ...EXTRA_SCENARIOS].filter((s) => parsed.names.includes(s.name))
+    ? SCENARIOS.filter((s) => parsed.names.includes(s.name))
     : SCENARIOS;
   const started = Date.now();
   const cleanup = new Cleanup();
