@@ -191,6 +191,12 @@ export class FakeModel {
 /** A ManyChat API key of the real shape (`<page id>:<32 hex>`). */
 export const FAKE_MANYCHAT_KEY = '1234567:0123456789abcdef0123456789abcdef';
 
+/** The API key of the `index`-th bench merchant's own ManyChat page. */
+export function merchantManyChatKey(index: number): string {
+  return `${2_000_000 + index}:0123456789abcdef0123456789abcdef`;
+}
+const MERCHANT_KEY = /^2\d{6}:0123456789abcdef0123456789abcdef$/;
+
 /** One sendContent as the fake ManyChat read it. */
 export interface ManyChatSend {
   subscriberId: string;
@@ -251,7 +257,8 @@ export class FakeManyChat {
     if (request.method !== 'POST' || request.path !== '/fb/sending/sendContent') {
       return { status: 404, body: { status: 'error', message: 'no such route' } };
     }
-    if (request.headers.authorization !== `Bearer ${FAKE_MANYCHAT_KEY}`) {
+    const key = request.headers.authorization?.replace(/^Bearer /, '') ?? '';
+    if (key !== FAKE_MANYCHAT_KEY && !MERCHANT_KEY.test(key)) {
       return { status: 401, body: { status: 'error', message: 'Wrong token' } };
     }
     const raw = request.body.toString('utf8');

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { BenchProduct } from 'bench/lib/catalogue';
 import type { Shop } from 'bench/lib/dms';
-import { FAKE_MANYCHAT_KEY } from 'bench/lib/fakes';
+import { FAKE_MANYCHAT_KEY, merchantManyChatKey } from 'bench/lib/fakes';
 import {
   freePort,
   isRunning,
@@ -18,6 +18,10 @@ import {
 } from 'bench/lib/processes';
 import { databaseUrl, withPostgres } from 'bench/lib/stores';
 import { sleep } from 'bench/lib/util';
+import { readEnvironment } from 'src/config/env';
+import { securitySettings } from 'src/config/security.config';
+import { CredentialCipher } from 'src/merchant/credential-cipher';
+import { credentialContext } from 'src/merchant/merchant-directory';
 
 /** Outside APIs that a run does not fake point here: nothing listens, a call fails at once. */
 export const NOWHERE = 'http://127.0.0.1:9';
@@ -194,7 +198,8 @@ export class Radd {
   /**
    * Stores `merchants` ManyChat merchants with `customersEach` customers that have a ManyChat
    * subscriber id, and a catalogue each: the set-up of a merchant whose customers already wrote
-   * through ManyChat once (so replies go through sendContent).
+   * through ManyChat once (so replies go through sendContent). Each merchant has its own ManyChat
+   * API key, as each has its own page (ManyChat paces sendContent per key).
    */
   async seedManyChatShops(
     merchants: number,
@@ -202,6 +207,9 @@ export class Radd {
     catalogue: readonly BenchProduct[],
   ): Promise<Shop[]> {
     const stamp = String(Date.now()).slice(-8);
+    const cipher = new CredentialCipher(
+      securitySettings(readEnvironment(this.env, { requireSecrets: false })),
+    );
     return withPostgres(this.databaseUrl, async (client) => {
       const shops: Shop[] = [];
       for (let m = 0; m < merchants; m += 1) {
@@ -220,6 +228,10 @@ export class Radd {
           ],
         );
         const merchantId = rows[0].id;
+        await client.query(`UPDATE merchants SET manychat_api_key = $2 WHERE id = $1`, [
+          merchantId,
+          cipher.encrypt(merchantManyChatKey(m), credentialContext(merchantId, 'manychatApiKey')),
+        ]);
         const customers = Array.from({ length: customersEach }, (_, c) => ({
           igsid: `9${stamp}${String(m).padStart(3, '0')}${String(c).padStart(5, '0')}`,
           subscriberId: `5${stamp}${String(m).padStart(3, '0')}${String(c).padStart(5, '0')}`,
