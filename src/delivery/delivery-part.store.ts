@@ -32,6 +32,8 @@ export interface OutboundMessage {
   hasInstagramToken: boolean;
   /** The customer's latest message came as `standby` (another app owns the thread). */
   standby: boolean;
+  /** Its parts are written (an earlier run planned it). */
+  planned: boolean;
 }
 
 export interface PartRow {
@@ -80,7 +82,8 @@ export class DeliveryPartStore {
               (me.instagram_access_token IS NOT NULL) AS "hasInstagramToken",
               COALESCE((SELECT (i.meta->>'standby')::boolean FROM messages i
                          WHERE i.conversation_id = m.conversation_id AND i.direction = 'in'
-                         ORDER BY i.occurred_at DESC LIMIT 1), false) AS standby
+                         ORDER BY i.occurred_at DESC LIMIT 1), false) AS standby,
+              EXISTS (SELECT 1 FROM delivery_parts p WHERE p.message_id = m.id) AS planned
          FROM messages m
          JOIN conversations c ON c.id = m.conversation_id
          JOIN customers cu ON cu.id = c.customer_id
@@ -122,36 +125,38 @@ export class DeliveryPartStore {
     items: OutboundItem[],
     commentId: string | undefined,
   ): Promise<PartRow[]> {
+    let written: PartRow[];
     try {
-      await this.dataSource.transaction(async (manager) => {
-        await manager.query(
-          `UPDATE messages SET channel = $2 WHERE id = $1 AND channel IS DISTINCT FROM $2`,
-          [message.id, channel],
-        );
-        for (const [seq, item] of items.entries()) {
-          await manager.query(
-            `INSERT INTO delivery_parts (merchant_id, message_id, seq, kind, text, image_url, comment_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (message_id, seq) DO NOTHING`,
-            [
-              message.merchantId,
-              message.id,
-              seq,
-              item.kind,
-              item.kind === 'text' ? item.text : null,
-              item.kind === 'image' ? item.url : null,
-              seq === 0 ? (commentId ?? null) : null,
-            ],
-          );
-        }
-      });
+      // One statement: the channel and every part, or nothing.
+      written = await rowsOf<PartRow>(
+        this.dataSource,
+        `WITH channel AS (
+           UPDATE messages SET channel = $2 WHERE id = $1 AND channel IS DISTINCT FROM $2
+         )
+         INSERT INTO delivery_parts (merchant_id, message_id, seq, kind, text, image_url, comment_id)
+         SELECT $3, $1, t.seq - 1, t.kind, t.text, t.image_url, CASE WHEN t.seq = 1 THEN $7 END
+           FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(kind, text, image_url, seq)
+         ON CONFLICT (message_id, seq) DO NOTHING
+         RETURNING ${PART_COLUMNS}`,
+        [
+          message.id,
+          channel,
+          message.merchantId,
+          items.map((item) => item.kind),
+          items.map((item) => (item.kind === 'text' ? item.text : null)),
+          items.map((item) => (item.kind === 'image' ? item.url : null)),
+          commentId ?? null,
+        ],
+      );
     } catch (error) {
       if (isUniqueViolation(error, 'uq_delivery_parts_comment')) {
         throw new CommentAlreadyAnsweredError();
       }
       throw error;
     }
-    return this.parts(message.id);
+    // Another run wrote some first: read them all.
+    if (written.length < items.length) return this.parts(message.id);
+    return written.sort((a, b) => a.seq - b.seq);
   }
 
   /**

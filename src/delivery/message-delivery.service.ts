@@ -71,7 +71,7 @@ export class MessageDeliveryService {
     if (message.deliveryStatus === 'failed') return { outcome: 'skipped', reason: 'failed before' };
     const commentId =
       typeof message.meta.replyToCommentId === 'string' ? message.meta.replyToCommentId : undefined;
-    let parts = await this.store.parts(messageId);
+    let parts = message.planned ? await this.store.parts(messageId) : [];
     try {
       if (parts.length === 0) {
         if (message.deliveryStatus !== 'queued' && message.deliveryStatus !== null) {
@@ -80,7 +80,8 @@ export class MessageDeliveryService {
         await this.windowAllows(message, commentId);
         parts = await this.plan(message, commentId);
       }
-      parts = await this.reconcile(message, control);
+      // Parts this run just wrote are all pending: only an earlier run leaves anything to settle.
+      if (message.planned) parts = await this.reconcile(message, control);
       const open = parts.filter((part) => part.status === 'pending');
       if (open.length > 0) {
         // Checked on every run: a retry or a pause may outlast the window.
