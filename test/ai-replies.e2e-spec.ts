@@ -1,4 +1,5 @@
 import { CatalogueCache } from 'src/ai/catalogue-cache';
+import { ConversationAIOrchestrator } from 'src/ai/conversation-ai.orchestrator';
 import { SYSTEM_PROMPT } from 'src/ai/instagram-ai.service';
 import { HOLDING_REPLY_AR } from 'src/ai/offline-replier';
 import { QueueName } from 'src/queue/queue.constants';
@@ -330,6 +331,42 @@ describe('AI replies (e2e)', () => {
       `SELECT count(*) FROM messages WHERE meta->>'replyToCommentId' = 'comment-777'`,
     );
     expect(count.count).toBe('1');
+  });
+
+  it('keeps the reply a run stored for the turn before it was interrupted, instead of a second one', async () => {
+    const customer = newCustomer();
+    model.answer(() => ({
+      answer: {
+        reply: 'هلا بيك 🌷',
+        intent: 'greeting',
+        confidence: 0.9,
+        needsHuman: false,
+        productSkus: [],
+        language: 'ar',
+      },
+    }));
+    await dm(customer, { mid: `${customer}-1`, text: 'هلو' });
+    const first = await replyTo(customer);
+    const conversation = await conversationOf(customer);
+    // The run stored its reply, then died before the turn was marked answered.
+    await database(radd.app).query(
+      `UPDATE messages SET answered_by = NULL WHERE conversation_id = $1 AND direction = 'in'`,
+      [conversation.id],
+    );
+
+    const again = await radd.app
+      .get(ConversationAIOrchestrator)
+      .respond(merchant.id, conversation.id);
+
+    expect(again).toMatchObject({ outcome: 'replied', replyId: first.id });
+    const rows = await database(radd.app).query<Array<{ sender: string; answered_by: string }>>(
+      `SELECT sender, answered_by FROM messages WHERE conversation_id = $1 ORDER BY created_at`,
+      [conversation.id],
+    );
+    expect(rows.filter((row) => row.sender === 'bot')).toHaveLength(1);
+    expect(rows.filter((row) => row.sender === 'customer')).toEqual([
+      { sender: 'customer', answered_by: first.id },
+    ]);
   });
 
   it('does not answer outside the 24-hour window', async () => {

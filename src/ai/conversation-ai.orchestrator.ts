@@ -382,7 +382,7 @@ export class ConversationAIOrchestrator {
     }));
   }
 
-  /** Stores the reply once per turn and marks the turn answered, in one transaction. */
+  /** Stores the reply once per turn and marks the turn answered, atomically. */
   private async store(
     runner: QueryRunner,
     reply: {
@@ -397,51 +397,53 @@ export class ConversationAIOrchestrator {
     },
   ): Promise<string> {
     const lastId = reply.turn[reply.turn.length - 1].id;
-    await runner.startTransaction();
-    try {
-      const inserted = await rowsOf<{ id: string }>(
-        runner.manager,
-        `INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, intent,
+    // One statement (atomic): the reply, once per turn (a reply an interrupted run stored for
+    // the same turn is kept), the turn marked answered by it, and the conversation touched.
+    const [stored] = await rowsOf<{ id: string }>(
+      runner.manager,
+      `WITH inserted AS (
+         INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, intent,
                                delivery_status, meta, occurred_at, answers_through)
          VALUES ($1, $2, 'out', 'bot', 'text', $3, $4, $5, 'queued', $6, now(), $7)
          ON CONFLICT (answers_through) WHERE answers_through IS NOT NULL DO NOTHING
-         RETURNING id`,
-        [
-          reply.merchantId,
-          reply.conversationId,
-          reply.text,
-          JSON.stringify(reply.attachments),
-          reply.answer.intent,
-          JSON.stringify(reply.meta),
-          lastId,
-        ],
-      );
-      const replyId =
-        inserted[0]?.id ??
-        (
-          await rowsOf<{ id: string }>(
-            runner.manager,
-            `SELECT id FROM messages WHERE answers_through = $1`,
-            [lastId],
-          )
-        )[0].id;
-      await runner.query(
-        `UPDATE messages SET answered_by = $1, intent = COALESCE(intent, $2)
-          WHERE merchant_id = $3 AND id = ANY($4::uuid[]) AND answered_by IS NULL`,
-        [replyId, reply.answer.intent, reply.merchantId, reply.turn.map((message) => message.id)],
-      );
-      await runner.query(
-        `UPDATE conversations SET last_message_at = GREATEST(last_message_at, now()), updated_at = now(),
-                needs_human = needs_human OR $3
-          WHERE id = $1 AND merchant_id = $2`,
-        [reply.conversationId, reply.merchantId, reply.handover],
-      );
-      await runner.commitTransaction();
-      return replyId;
-    } catch (error) {
-      await runner.rollbackTransaction();
-      throw error;
-    }
+         RETURNING id
+       ),
+       reply AS (
+         SELECT id FROM inserted
+         UNION ALL
+         SELECT id FROM messages WHERE answers_through = $7 AND NOT EXISTS (SELECT 1 FROM inserted)
+       ),
+       answered AS (
+         UPDATE messages SET answered_by = (SELECT id FROM reply), intent = COALESCE(intent, $5)
+          WHERE merchant_id = $1 AND id = ANY($8::uuid[]) AND answered_by IS NULL
+       ),
+       touched AS (
+         UPDATE conversations SET last_message_at = GREATEST(last_message_at, now()), updated_at = now(),
+                needs_human = needs_human OR $9
+          WHERE id = $2 AND merchant_id = $1
+       )
+       SELECT id FROM reply`,
+      [
+        reply.merchantId,
+        reply.conversationId,
+        reply.text,
+        JSON.stringify(reply.attachments),
+        reply.answer.intent,
+        JSON.stringify(reply.meta),
+        lastId,
+        reply.turn.map((message) => message.id),
+        reply.handover,
+      ],
+    );
+    if (stored) return stored.id;
+    // Stored meanwhile by a run this statement could not see yet: that one is the reply.
+    const [earlier] = await rowsOf<{ id: string }>(
+      runner.manager,
+      `SELECT id FROM messages WHERE answers_through = $1`,
+      [lastId],
+    );
+    if (!earlier) throw new Error('the reply of the turn could not be stored');
+    return earlier.id;
   }
 
   private skip(merchantId: string, conversationId: string, reason: string): RespondOutcome {
