@@ -207,21 +207,36 @@ export class DeliveryPartStore {
     return rows.length === ids.length;
   }
 
-  /** The provider accepted the parts (an echo may have confirmed them already). */
-  async markSent(messageId: string, ids: string[], providerMessageId?: string): Promise<void> {
+  /**
+   * The provider accepted the parts (an echo may have confirmed them already). With `last`, they
+   * were the message's last open parts: the message is finished in the same statement (see
+   * `finish`; the parts it reads are as before this statement, which decides the same: a part
+   * marked here is `sent` unless it was `delivered` already).
+   */
+  async markSent(
+    messageId: string,
+    ids: string[],
+    providerMessageId: string | undefined,
+    last: boolean,
+  ): Promise<void> {
     await this.dataSource.query(
-      `UPDATE delivery_parts
-          SET status = CASE WHEN status = 'delivered' THEN status ELSE 'sent' END,
-              provider_message_id = COALESCE($2, provider_message_id), error = NULL, updated_at = now()
-        WHERE id = ANY($1::uuid[])`,
-      [ids, providerMessageId ?? null],
+      `WITH parts AS (
+         UPDATE delivery_parts
+            SET status = CASE WHEN status = 'delivered' THEN status ELSE 'sent' END,
+                provider_message_id = COALESCE($2, provider_message_id), error = NULL, updated_at = now()
+          WHERE id = ANY($1::uuid[])
+       )
+       UPDATE messages m
+          SET provider_message_id = COALESCE(m.provider_message_id, $2),
+              delivery_error = CASE WHEN $4 THEN NULL ELSE m.delivery_error END,
+              delivery_status = CASE
+                WHEN NOT $4 OR m.delivery_status IN ('read', 'delivered') THEN m.delivery_status
+                WHEN NOT EXISTS (SELECT 1 FROM delivery_parts p WHERE p.message_id = m.id AND p.status <> 'delivered')
+                  THEN 'delivered'
+                ELSE 'sent' END
+        WHERE m.id = $3 AND ($4 OR $2::text IS NOT NULL)`,
+      [ids, providerMessageId ?? null, messageId, last],
     );
-    if (providerMessageId) {
-      await this.dataSource.query(
-        `UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $2) WHERE id = $1`,
-        [messageId, providerMessageId],
-      );
-    }
   }
 
   /** Not accepted, to be tried again. */

@@ -97,7 +97,8 @@ export class MessageDeliveryService {
       }
       throw error;
     }
-    await this.store.finish(messageId);
+    // Sending the last open part finished the message; a run that found none open finishes it.
+    if (!parts.some((part) => part.status === 'pending')) await this.store.finish(messageId);
     return { outcome: 'sent', parts: parts.length };
   }
 
@@ -221,7 +222,7 @@ export class MessageDeliveryService {
       } catch (error) {
         await this.handle(asFailure(error), message, [part], control);
       }
-      await this.store.markSent(message.id, [part.id], providerId);
+      await this.store.markSent(message.id, [part.id], providerId, part === open.at(-1));
       this.metrics.deliveries.inc({ channel: 'instagram', outcome: 'sent', code: '' });
     }
   }
@@ -261,6 +262,8 @@ export class MessageDeliveryService {
       await this.store.markSent(
         message.id,
         batch.map((part) => part.id),
+        undefined,
+        start + MANYCHAT_MAX_MESSAGES >= open.length,
       );
       this.metrics.deliveries.inc({ channel: 'manychat', outcome: 'sent', code: '' }, batch.length);
     }
