@@ -23,32 +23,37 @@ export interface SendBucket {
 }
 
 /**
- * A sliding-window log per merchant in one Lua script (atomic across every worker process): the
- * times of the sends of the last window, in a sorted set. A slot is granted while fewer than the
- * limit are in the window and the latest grant is at least `spacing` ago (sends are spread over
- * the second instead of leaving in one burst); else the answer is how long to wait. A merchant
- * Meta asked to slow down is paused by a key with that lifetime. Returns 0 (granted), a positive
- * wait, or minus the pause left.
+ * Sliding-window logs in one Lua script (atomic across every worker process): for each budget
+ * (the merchant's; the ManyChat API key's), the times of the grants of the last window, in a
+ * sorted set. A slot is granted when every budget has fewer than its limit in the window and its
+ * latest grant is at least its `spacing` ago (sends are spread over the second instead of leaving
+ * in one burst); it is then taken from every budget at once. Else the answer is the longest wait.
+ * A merchant Meta asked to slow down is paused by a key with that lifetime. Returns 0 (granted),
+ * a positive wait, or minus the pause left.
+ * KEYS: paused, then one log per budget. ARGV: window, member, then limit and spacing per budget.
  */
 const TAKE_SLOT = `
-local paused = redis.call('PTTL', KEYS[2])
+local paused = redis.call('PTTL', KEYS[1])
 if paused > 0 then return -paused end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local limit, window, spacing = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local window = tonumber(ARGV[1])
 local wait = 0
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  wait = tonumber(oldest[2]) + window - now
-end
-local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if latest[2] and tonumber(latest[2]) + spacing - now > wait then
-  wait = tonumber(latest[2]) + spacing - now
+for i = 2, #KEYS do
+  local limit, spacing = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[i]) >= limit then
+    local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + window - now)
+  end
+  local latest = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+  if latest[2] then wait = math.max(wait, tonumber(latest[2]) + spacing - now) end
 end
 if wait > 0 then return wait end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[2])
+  redis.call('PEXPIRE', KEYS[i], window)
+end
 return 0
 `;
 
@@ -76,7 +81,6 @@ export class SendRateLimiter {
    * merchant stays paused when that is longer than MAX_INLINE_WAIT_MS (no slot is taken then).
    */
   async acquire(merchantId: string, bucket?: SendBucket): Promise<number> {
-    const paused = this.redis.key('delivery', 'paused', merchantId);
     const budgets: Array<{ key: string; limit: number }> = [
       { key: this.redis.key('delivery', 'rate', merchantId), limit: this.limit },
     ];
@@ -84,15 +88,12 @@ export class SendRateLimiter {
       const digest = createHash('sha256').update(bucket.apiKey).digest('hex').slice(0, 24);
       budgets.push({ key: this.redis.key('delivery', 'rate', 'key', digest), limit: bucket.limit });
     }
-    for (const budget of budgets) {
-      for (;;) {
-        const answer = await this.take(budget.key, paused, budget.limit);
-        if (answer === 0) break;
-        if (answer < 0 && -answer > MAX_INLINE_WAIT_MS) return -answer;
-        await sleep(Math.abs(answer) + Math.floor(Math.random() * 5));
-      }
+    for (;;) {
+      const answer = await this.take(this.redis.key('delivery', 'paused', merchantId), budgets);
+      if (answer === 0) return 0;
+      if (answer < 0 && -answer > MAX_INLINE_WAIT_MS) return -answer;
+      await sleep(Math.abs(answer) + Math.floor(Math.random() * 5));
     }
-    return 0;
   }
 
   /** Holds back every send of the merchant for `ms` (Meta asked to wait). */
@@ -103,18 +104,20 @@ export class SendRateLimiter {
       .catch(() => undefined);
   }
 
-  private async take(rateKey: string, pausedKey: string, limit: number): Promise<number> {
+  private async take(
+    pausedKey: string,
+    budgets: ReadonlyArray<{ key: string; limit: number }>,
+  ): Promise<number> {
     this.sequence += 1;
     try {
       const answer = await this.redis.client.eval(
         TAKE_SLOT,
-        2,
-        rateKey,
+        1 + budgets.length,
         pausedKey,
-        limit,
+        ...budgets.map((budget) => budget.key),
         WINDOW_MS + SPREAD_MARGIN_MS,
-        Math.floor(WINDOW_MS / limit),
         `${this.instance}:${this.sequence}`,
+        ...budgets.flatMap((budget) => [budget.limit, Math.floor(WINDOW_MS / budget.limit)]),
       );
       return Number(answer);
     } catch (error) {
