@@ -7,10 +7,11 @@ import { RedisService } from 'src/redis/redis.service';
 const WINDOW_MS = 1_000;
 /**
  * Added to the window: a request reaches the provider a little after its slot is taken, by a
- * varying amount; the margin keeps the provider's own count of any second within the limit
- * (at the cost of about a tenth of the rate).
+ * varying amount (a busy event loop, a slow connection); the margin keeps the provider's own count
+ * of any second within the limit while that delay varies by less than the margin (at the cost of
+ * a fifth of the rate: SEND_RATE_PER_MERCHANT is well below Meta's limit anyway).
  */
-const SPREAD_MARGIN_MS = 100;
+const SPREAD_MARGIN_MS = 250;
 /** A merchant paused for longer than this: the caller puts the job aside instead of waiting. */
 export const MAX_INLINE_WAIT_MS = 2_000;
 /** ManyChat's documented limit of `/fb/sending/sendContent`, per API key. */
