@@ -34,6 +34,8 @@ export interface OutboundMessage {
   standby: boolean;
   /** Its parts are written (an earlier run planned it). */
   planned: boolean;
+  /** The merchant's ManyChat API key as stored (encrypted), if it has one. */
+  sealedManychatKey: string | null;
 }
 
 export interface PartRow {
@@ -83,7 +85,8 @@ export class DeliveryPartStore {
               COALESCE((SELECT (i.meta->>'standby')::boolean FROM messages i
                          WHERE i.conversation_id = m.conversation_id AND i.direction = 'in'
                          ORDER BY i.occurred_at DESC LIMIT 1), false) AS standby,
-              EXISTS (SELECT 1 FROM delivery_parts p WHERE p.message_id = m.id) AS planned
+              EXISTS (SELECT 1 FROM delivery_parts p WHERE p.message_id = m.id) AS planned,
+              me.manychat_api_key AS "sealedManychatKey"
          FROM messages m
          JOIN conversations c ON c.id = m.conversation_id
          JOIN customers cu ON cu.id = c.customer_id

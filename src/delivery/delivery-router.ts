@@ -59,6 +59,15 @@ export class DeliveryRouter {
     return (await this.merchants.manychatApiKey(merchantId)) ?? this.config.apiKey ?? null;
   }
 
+  /** The ManyChat key of a loaded message's merchant (read with the message), else MANYCHAT_API_KEY. */
+  manychatKeyOf(message: OutboundMessage): string | null {
+    return (
+      this.merchants.openManychatApiKey(message.merchantId, message.sealedManychatKey) ??
+      this.config.apiKey ??
+      null
+    );
+  }
+
   async instagramToken(merchantId: string): Promise<string | null> {
     return this.merchants.instagramToken(merchantId);
   }
@@ -70,7 +79,7 @@ export class DeliveryRouter {
   async subscriberOf(message: OutboundMessage): Promise<string | null> {
     if (message.subscriberId) return message.subscriberId;
     if (!message.subscriberField || !message.igsid) return null;
-    const key = await this.manychatKey(message.merchantId);
+    const key = this.manychatKeyOf(message);
     if (!key) return null;
     const found = await this.manychat.findSubscriber(key, message.subscriberField, message.igsid);
     if (found) {

@@ -233,7 +233,7 @@ export class MessageDeliveryService {
     tag: MessageTag | undefined,
     control: DeliveryJobControl,
   ): Promise<void> {
-    const key = await this.router.manychatKey(message.merchantId);
+    const key = this.router.manychatKeyOf(message);
     if (!key) {
       throw fail('no_manychat_api_key', 'neither the merchant nor MANYCHAT_API_KEY has one');
     }

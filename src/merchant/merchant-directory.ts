@@ -72,11 +72,13 @@ export class MerchantDirectory {
       select: { id: true, manychatApiKey: true },
       where: { id: merchantId },
     });
-    if (!merchant?.manychatApiKey) return null;
-    return this.cipher.decrypt(
-      merchant.manychatApiKey,
-      credentialContext(merchantId, 'manychatApiKey'),
-    );
+    return this.openManychatApiKey(merchantId, merchant?.manychatApiKey ?? null);
+  }
+
+  /** Opens a ManyChat API key as stored (read with other columns); null stays null. */
+  openManychatApiKey(merchantId: string, sealed: string | null): string | null {
+    if (!sealed) return null;
+    return this.cipher.decrypt(sealed, credentialContext(merchantId, 'manychatApiKey'));
   }
 
   /** Whether `secret` is the merchant's ManyChat inbound secret (constant-time); false for no merchant. */
