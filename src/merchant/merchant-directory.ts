@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import { CredentialCipher } from 'src/merchant/credential-cipher';
 import { Merchant, type DeliveryChannel } from 'src/merchant/merchant.entity';
 import { safeEqual } from 'src/common/safe-equal';
@@ -36,10 +36,13 @@ export class MerchantDirectory {
     const ids = [...new Set(accountIds)].filter((id) => id !== '' && id !== '0');
     const routes = new Map<string, MerchantRoute>();
     if (ids.length === 0) return routes;
-    const found = await this.merchants.find({
-      select: { id: true, instagramAccountId: true, pageId: true, deliveryChannel: true },
-      where: [{ instagramAccountId: In(ids) }, { pageId: In(ids) }],
-    });
+    // On every stored webhook: one plain query, without the ORM's per-query work.
+    const found = await this.merchants.query<MerchantRoute[]>(
+      `SELECT id, instagram_account_id AS "instagramAccountId", page_id AS "pageId",
+              delivery_channel AS "deliveryChannel"
+         FROM merchants WHERE instagram_account_id = ANY($1::text[]) OR page_id = ANY($1::text[])`,
+      [ids],
+    );
     for (const merchant of found) {
       const route: MerchantRoute = {
         id: merchant.id,
