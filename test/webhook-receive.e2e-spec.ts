@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { MerchantDirectory } from 'src/merchant/merchant-directory';
 import { metaSignature } from 'src/webhook/meta-signature';
 import { QueueName } from 'src/queue/queue.constants';
 import { startApp, TEST_SECRETS, type TestApp } from 'test/utils/app';
@@ -223,8 +224,16 @@ describe('Instagram webhook: receiving (e2e)', () => {
 
   describe('routing', () => {
     it('knows merchants by their Page id as well as their Instagram account id', async () => {
-      const merchant = await createMerchant(radd.app, { pageId: accountId() });
-      expect(merchant.id).toMatch(/^[0-9a-f-]{36}$/);
+      const pageId = accountId();
+      const merchant = await createMerchant(radd.app, { pageId });
+      const other = await createMerchant(radd.app);
+      const routes = await radd.app
+        .get(MerchantDirectory)
+        .byAccountIds([pageId, merchant.instagramAccountId, other.instagramAccountId, '999']);
+      expect(routes.get(pageId)).toMatchObject({ id: merchant.id, pageId });
+      expect(routes.get(merchant.instagramAccountId)?.id).toBe(merchant.id);
+      expect(routes.get(other.instagramAccountId)).toMatchObject({ id: other.id, pageId: null });
+      expect(routes.has('999')).toBe(false);
     });
   });
 });
