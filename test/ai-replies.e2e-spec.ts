@@ -348,10 +348,22 @@ describe('AI replies (e2e)', () => {
     await dm(customer, { mid: `${customer}-1`, text: 'هلو' });
     const first = await replyTo(customer);
     const conversation = await conversationOf(customer);
-    // The run stored its reply, then died before the turn was marked answered.
+    // The run stored its reply, then died before the turn was marked answered and before the
+    // reply was handed to delivery.
     await database(radd.app).query(
       `UPDATE messages SET answered_by = NULL WHERE conversation_id = $1 AND direction = 'in'`,
       [conversation.id],
+    );
+    const deliveries = queue(radd.app, QueueName.MessageDelivery);
+    await eventually(async () => {
+      const job = await deliveries.getJob(first.id);
+      if (job && !(await job.isCompleted()) && !(await job.isFailed())) return undefined;
+      await job?.remove();
+      return true;
+    });
+    await database(radd.app).query(
+      `UPDATE messages SET delivery_status = 'queued', delivery_error = NULL WHERE id = $1`,
+      [first.id],
     );
 
     const again = await radd.app
@@ -359,6 +371,7 @@ describe('AI replies (e2e)', () => {
       .respond(merchant.id, conversation.id);
 
     expect(again).toMatchObject({ outcome: 'replied', replyId: first.id });
+    expect(await deliveries.getJobState(first.id)).not.toBe('unknown');
     const rows = await database(radd.app).query<Array<{ sender: string; answered_by: string }>>(
       `SELECT sender, answered_by FROM messages WHERE conversation_id = $1 ORDER BY created_at`,
       [conversation.id],

@@ -44,6 +44,8 @@ interface ConversationRow {
   /** bigint: bumped by the database on every write to the merchant's products. */
   catalogue_version: string;
   read_at: Date;
+  /** Replies stored but not handed to delivery yet (an interrupted run). */
+  pending_replies: string[];
 }
 
 interface MessageRow {
@@ -115,23 +117,21 @@ export class ConversationAIOrchestrator {
     conversationId: string,
     clock: TurnClock,
   ): Promise<RespondOutcome> {
-    // A reply stored by an earlier, interrupted run goes to delivery now (the job id dedupes).
-    const pending = await rowsOf<{ id: string }>(
-      runner.manager,
-      `SELECT id FROM messages WHERE merchant_id = $1 AND conversation_id = $2
-          AND direction = 'out' AND sender = 'bot' AND delivery_status = 'queued'`,
-      [merchantId, conversationId],
-    );
-    for (const reply of pending) await this.delivery.enqueue(merchantId, reply.id);
-
     const [conversation] = await rowsOf<ConversationRow>(
       runner.manager,
       `SELECT c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile,
-              m.catalogue_version, clock_timestamp() AS read_at
+              m.catalogue_version, clock_timestamp() AS read_at,
+              ARRAY(SELECT o.id FROM messages o
+                     WHERE o.merchant_id = c.merchant_id AND o.conversation_id = c.id AND o.direction = 'out'
+                       AND o.sender = 'bot' AND o.delivery_status = 'queued') AS pending_replies
          FROM conversations c JOIN merchants m ON m.id = c.merchant_id
         WHERE c.id = $1 AND c.merchant_id = $2`,
       [conversationId, merchantId],
     );
+    // A reply stored by an earlier, interrupted run goes to delivery now (the job id dedupes).
+    for (const id of conversation?.pending_replies ?? []) {
+      await this.delivery.enqueue(merchantId, id);
+    }
     if (!conversation) return this.skip(merchantId, conversationId, 'conversation not found');
     clock.readAt = conversation.read_at;
     if (conversation.bot_paused_until && conversation.bot_paused_until.getTime() > Date.now()) {
