@@ -14,6 +14,7 @@ import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.conf
 import { operationsConfig, type OperationsConfig } from 'src/config/operations.config';
 import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
 import type { MessageDeliveryJob } from 'src/queue/jobs';
+import { retryFailedOrMissing } from 'src/queue/missing-jobs';
 import { QueueName } from 'src/queue/queue.constants';
 
 /**
@@ -105,17 +106,8 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
         ORDER BY created_at LIMIT $3`,
       [TURN_GRACE_MS / 1000, WINDOW_HOURS, BATCH],
     );
-    let queued = 0;
-    for (const row of rows) {
-      const state = await this.deliveries.getJobState(row.id);
-      if (state === 'unknown') {
-        await this.delivery.enqueue(row.merchant_id, row.id);
-        queued += 1;
-      } else if (state === 'failed') {
-        await (await this.deliveries.getJob(row.id))?.retry('failed');
-        queued += 1;
-      }
-    }
-    return queued;
+    const { missing, retried } = await retryFailedOrMissing(this.deliveries, rows);
+    for (const row of missing) await this.delivery.enqueue(row.merchant_id, row.id);
+    return missing.length + retried;
   }
 }

@@ -11,6 +11,7 @@ import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { operationsConfig, type OperationsConfig } from 'src/config/operations.config';
 import type { ProcessWebhookJob } from 'src/queue/jobs';
+import { retryFailedOrMissing } from 'src/queue/missing-jobs';
 import { QueueName } from 'src/queue/queue.constants';
 import { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
 import type { WebhookSource } from 'src/webhook/webhook-event.entity';
@@ -57,16 +58,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
           ORDER BY received_at LIMIT $2`,
         [MIN_AGE_MS / 1000, BATCH],
       );
-      const missing: typeof rows = [];
-      let retried = 0;
-      for (const row of rows) {
-        const state = await this.queue.getJobState(row.id);
-        if (state === 'unknown') missing.push(row);
-        else if (state === 'failed') {
-          await (await this.queue.getJob(row.id))?.retry('failed');
-          retried += 1;
-        }
-      }
+      const { missing, retried } = await retryFailedOrMissing(this.queue, rows);
       await this.producer.add(missing);
       if (missing.length + retried > 0) {
         this.logger.log(

@@ -1,0 +1,23 @@
+import type { Queue } from 'bullmq';
+
+/**
+ * For records whose job id is their own id and which the database says still need their job:
+ * retries the jobs that failed for good, and returns the records whose job is gone (to be added
+ * again by their producer). Jobs waiting, delayed, active or completed are left alone.
+ */
+export async function retryFailedOrMissing<T extends { id: string }>(
+  queue: Queue,
+  rows: readonly T[],
+): Promise<{ missing: T[]; retried: number }> {
+  const missing: T[] = [];
+  let retried = 0;
+  for (const row of rows) {
+    const state = await queue.getJobState(row.id);
+    if (state === 'unknown') missing.push(row);
+    else if (state === 'failed') {
+      await (await queue.getJob(row.id))?.retry('failed');
+      retried += 1;
+    }
+  }
+  return { missing, retried };
+}
