@@ -313,24 +313,13 @@ export class QueueWatch {
   }
 }
 
-/** Redis's own memory figures (INFO memory) and the number of keys under a prefix. */
-export async function redisMemory(
-  redisUrl: string,
-  prefix: string,
-): Promise<{ usedMemory: number; keys: number }> {
+/** Redis's whole-server memory in use (INFO memory `used_memory`), shared with its other users. */
+export async function redisUsedMemory(redisUrl: string): Promise<number> {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   try {
     const info = await redis.info('memory');
-    const usedMemory = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? Number.NaN);
-    let keys = 0;
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      keys += found.length;
-    } while (cursor !== '0');
-    return { usedMemory, keys };
+    return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? Number.NaN);
   } finally {
     redis.disconnect();
   }

@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { residentMemory } from 'bench/lib/processes';
-import { PIPELINE_QUEUES, redisMemory, redisPrefixMemory } from 'bench/lib/radd';
+import { PIPELINE_QUEUES, redisPrefixMemory, redisUsedMemory } from 'bench/lib/radd';
 import {
   formatCount,
   type BenchContext,
@@ -40,9 +40,9 @@ async function sample(rig: PipelineRig, tokens: string[]): Promise<Sample> {
     const memory = residentMemory(pid);
     if (memory) rss[label] = memory.rss;
   }
-  const [own, info, depth] = await Promise.all([
+  const [own, usedMemory, depth] = await Promise.all([
     redisPrefixMemory(redis, rig.radd.redisPrefix),
-    redisMemory(redis, `${rig.radd.redisPrefix}-none`),
+    redisUsedMemory(redis),
     rig.watch.depth(),
   ]);
   return {
@@ -52,7 +52,7 @@ async function sample(rig: PipelineRig, tokens: string[]): Promise<Sample> {
     rss,
     redisBytes: own.bytes,
     redisKeys: own.keys,
-    redisUsedMemory: info.usedMemory,
+    redisUsedMemory: usedMemory,
     completed: Object.fromEntries(
       PIPELINE_QUEUES.map((queue) => [queue, depth.byQueue[queue]?.completed ?? 0]),
     ),
