@@ -4,6 +4,7 @@ import { Conversation } from 'src/conversation/conversation.entity';
 import { Customer } from 'src/conversation/customer.entity';
 import { Message } from 'src/conversation/message.entity';
 import { MIGRATIONS } from 'src/database/migrations';
+import { PreparingClient } from 'src/database/prepared-statements';
 import { DeliveryPart } from 'src/delivery/delivery-part.entity';
 import { Merchant } from 'src/merchant/merchant.entity';
 import { Product } from 'src/merchant/product.entity';
@@ -37,6 +38,8 @@ export function typeOrmOptions(config: DatabaseConfig): DataSourceOptions {
       max: config.poolSize,
       connectionTimeoutMillis: 5_000,
       application_name: 'radd',
+      // Repeated statements are prepared once per connection (src/database/prepared-statements.ts).
+      Client: PreparingClient,
     },
   };
 }
