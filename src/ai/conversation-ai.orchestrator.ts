@@ -141,16 +141,7 @@ export class ConversationAIOrchestrator {
       return this.skip(merchantId, conversationId, 'waiting for a person');
     }
 
-    const turn = (
-      await rowsOf<MessageRow>(
-        runner.manager,
-        `SELECT id, direction, sender, type, text, attachments, meta, occurred_at FROM messages
-          WHERE merchant_id = $1 AND conversation_id = $2 AND direction = 'in' AND answered_by IS NULL
-            AND NOT deleted AND type <> ALL($3)
-          ORDER BY occurred_at, created_at`,
-        [merchantId, conversationId, SILENT_TYPES],
-      )
-    ).map(toTurnMessage);
+    const { turn, history } = await this.messages(runner, merchantId, conversationId);
     const last = turn.at(-1);
     if (!last) return this.skip(merchantId, conversationId, 'nothing new to answer');
 
@@ -171,12 +162,9 @@ export class ConversationAIOrchestrator {
       name: conversation.merchant_name,
       profile: conversation.profile ?? {},
     };
-    const [history, catalogue] = await Promise.all([
-      this.history(runner, merchantId, conversationId, turn),
-      this.catalogues.get(merchantId, conversation.catalogue_version, () =>
-        this.catalogue(runner, merchantId),
-      ),
-    ]);
+    const catalogue = await this.catalogues.get(merchantId, conversation.catalogue_version, () =>
+      this.catalogue(runner, merchantId),
+    );
     const prompt = this.prompts.build({
       shop,
       matcher: catalogue.matcher,
@@ -340,20 +328,38 @@ export class ConversationAIOrchestrator {
     return this.model.timeoutMs;
   }
 
-  private async history(
+  /**
+   * The turn (unanswered customer messages, oldest first) and the history before and around it
+   * (the latest HISTORY_MESSAGES others, oldest first), in one statement.
+   */
+  private async messages(
     runner: QueryRunner,
     merchantId: string,
     conversationId: string,
-    turn: TurnMessage[],
-  ): Promise<TurnMessage[]> {
-    const rows = await rowsOf<MessageRow>(
+  ): Promise<{ turn: TurnMessage[]; history: TurnMessage[] }> {
+    const rows = await rowsOf<MessageRow & { created_at: Date; in_turn: boolean }>(
       runner.manager,
-      `SELECT id, direction, sender, type, text, attachments, meta, occurred_at FROM messages
-        WHERE merchant_id = $1 AND conversation_id = $2 AND NOT deleted AND id <> ALL($3::uuid[])
-        ORDER BY occurred_at DESC, created_at DESC LIMIT $4`,
-      [merchantId, conversationId, turn.map((message) => message.id), HISTORY_MESSAGES],
+      `WITH turn AS (
+         SELECT id, direction, sender, type, text, attachments, meta, occurred_at, created_at FROM messages
+          WHERE merchant_id = $1 AND conversation_id = $2 AND direction = 'in' AND answered_by IS NULL
+            AND NOT deleted AND type <> ALL($3)
+       )
+       SELECT *, true AS in_turn FROM turn
+       UNION ALL
+       (SELECT id, direction, sender, type, text, attachments, meta, occurred_at, created_at, false FROM messages
+         WHERE merchant_id = $1 AND conversation_id = $2 AND NOT deleted AND id NOT IN (SELECT id FROM turn)
+         ORDER BY occurred_at DESC, created_at DESC LIMIT $4)`,
+      [merchantId, conversationId, SILENT_TYPES, HISTORY_MESSAGES],
     );
-    return rows.reverse().map(toTurnMessage);
+    rows.sort(
+      (a, b) =>
+        a.occurred_at.getTime() - b.occurred_at.getTime() ||
+        a.created_at.getTime() - b.created_at.getTime(),
+    );
+    return {
+      turn: rows.filter((row) => row.in_turn).map(toTurnMessage),
+      history: rows.filter((row) => !row.in_turn).map(toTurnMessage),
+    };
   }
 
   /** Every product of the merchant, as stored now (CatalogueCache asks for it on a change). */

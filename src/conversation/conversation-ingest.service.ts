@@ -20,8 +20,11 @@ import type {
 export interface IngestResult {
   status: 'applied' | 'ignored';
   note?: string;
-  /** The conversation now has something the bot should answer. */
-  answer?: { conversationId: string };
+  /**
+   * The conversation now has something the bot should answer; `owed` when this transaction has
+   * already recorded that (conversations.reply_owed_at) with the message.
+   */
+  answer?: { conversationId: string; owed?: boolean };
   /** A message of this conversation was unsent: its pending reply may have nothing left to answer. */
   recheck?: { conversationId: string };
   /** A customer seen for the first time (their profile can be looked up). */
@@ -32,6 +35,23 @@ export interface IngestResult {
 const ECHO_TEXT_MATCH_MS = 2 * 60_000;
 
 const NO_ANSWER_ATTACHMENTS = new Set(['like_heart']);
+
+/**
+ * A customer's one conversation, made or brought forward to a message of theirs or to them; `rows`
+ * gives (merchant_id, customer_id, last_message_at, last_customer_message_at).
+ */
+function conversationUpsert(rows: string): string {
+  return `INSERT INTO conversations (merchant_id, customer_id, last_message_at, last_customer_message_at)
+       ${rows}
+       ON CONFLICT (merchant_id, customer_id) DO UPDATE SET
+         last_message_at = GREATEST(conversations.last_message_at, EXCLUDED.last_message_at),
+         last_customer_message_at = GREATEST(conversations.last_customer_message_at, EXCLUDED.last_customer_message_at),
+         status = CASE WHEN EXCLUDED.last_customer_message_at IS NULL THEN conversations.status ELSE 'open' END,
+         updated_at = now()
+       RETURNING id`;
+}
+
+const CONVERSATION_UPSERT = conversationUpsert('VALUES ($1, $2, $3, $4)');
 
 /**
  * Writes Instagram events into customers, conversations and messages, inside the caller's
@@ -110,10 +130,11 @@ export class ConversationIngestService {
       mid: null,
       occurredAt: timestamp,
       meta: { via: 'manychat', subscriberId: inbound.subscriberId },
+      owesReply: 'always',
     });
     return {
       status: 'applied',
-      answer: { conversationId: thread },
+      answer: { conversationId: thread, owed: true },
       newCustomer:
         customer.created && customer.igsid
           ? { customerId: customer.id, igsid: customer.igsid }
@@ -154,6 +175,11 @@ export class ConversationIngestService {
       : event.text !== undefined || event.attachments.length === 0
         ? 'text'
         : (event.attachments[0]?.type ?? 'text');
+    const answerable =
+      !event.isUnsupported &&
+      (event.text !== undefined ||
+        event.attachments.some((attachment) => !NO_ANSWER_ATTACHMENTS.has(attachment.type))) &&
+      (!event.standby || merchant.deliveryChannel === 'manychat');
     const inserted = await this.insertMessage(manager, {
       merchantId: merchant.id,
       conversationId: thread.conversationId,
@@ -170,17 +196,13 @@ export class ConversationIngestService {
         referral: event.referral,
         standby: event.standby || undefined,
       }),
+      owesReply: answerable ? 'if-stored' : undefined,
     });
-    const answerable =
-      inserted &&
-      !event.isUnsupported &&
-      (event.text !== undefined ||
-        event.attachments.some((attachment) => !NO_ANSWER_ATTACHMENTS.has(attachment.type))) &&
-      (!event.standby || merchant.deliveryChannel === 'manychat');
     return {
       status: inserted ? 'applied' : 'ignored',
       note: inserted ? undefined : 'message already stored',
-      answer: answerable ? { conversationId: thread.conversationId } : undefined,
+      answer:
+        inserted && answerable ? { conversationId: thread.conversationId, owed: true } : undefined,
       newCustomer: thread.customerCreated
         ? { customerId: thread.customerId, igsid: event.customerId }
         : undefined,
@@ -480,7 +502,10 @@ export class ConversationIngestService {
     return { id: customer.id, created: customer.created, igsid: null };
   }
 
-  /** Finds or creates the customer and their conversation; moves the conversation's clocks forward. */
+  /**
+   * Finds or creates the customer and their conversation and moves the conversation's clocks
+   * forward, in one statement (a new customer's conversation refers to the row made beside it).
+   */
   private async thread(
     manager: EntityManager,
     merchantId: string,
@@ -489,22 +514,31 @@ export class ConversationIngestService {
     fromCustomer: boolean,
     username?: string,
   ): Promise<{ customerId: string; customerCreated: boolean; conversationId: string }> {
-    const [customer] = await rowsOf<{ id: string; created: boolean }>(
+    const at = new Date(timestamp);
+    const [thread] = await rowsOf<{
+      customer_id: string;
+      created: boolean;
+      conversation_id: string;
+    }>(
       manager,
-      `INSERT INTO customers (merchant_id, igsid, username) VALUES ($1, $2, $3)
-       ON CONFLICT (merchant_id, igsid) WHERE igsid IS NOT NULL
-       DO UPDATE SET username = COALESCE(EXCLUDED.username, customers.username)
-       RETURNING id, (xmax = 0) AS created`,
-      [merchantId, igsid, username ?? null],
+      `WITH customer AS (
+         INSERT INTO customers (merchant_id, igsid, username) VALUES ($1, $2, $3)
+         ON CONFLICT (merchant_id, igsid) WHERE igsid IS NOT NULL
+         DO UPDATE SET username = COALESCE(EXCLUDED.username, customers.username)
+         RETURNING id, (xmax = 0) AS created
+       ),
+       conversation AS (
+         ${conversationUpsert('SELECT $1, customer.id, $4::timestamptz, $5::timestamptz FROM customer')}
+       )
+       SELECT customer.id AS customer_id, customer.created, conversation.id AS conversation_id
+         FROM customer, conversation`,
+      [merchantId, igsid, username ?? null, at, fromCustomer ? at : null],
     );
-    const conversationId = await this.conversationFor(
-      manager,
-      merchantId,
-      customer.id,
-      timestamp,
-      fromCustomer,
-    );
-    return { customerId: customer.id, customerCreated: customer.created, conversationId };
+    return {
+      customerId: thread.customer_id,
+      customerCreated: thread.created,
+      conversationId: thread.conversation_id,
+    };
   }
 
   private async conversationFor(
@@ -515,18 +549,12 @@ export class ConversationIngestService {
     fromCustomer: boolean,
   ): Promise<string> {
     const at = new Date(timestamp);
-    const [conversation] = await rowsOf<{ id: string }>(
-      manager,
-      `INSERT INTO conversations (merchant_id, customer_id, last_message_at, last_customer_message_at)
-       VALUES ($1, $2, $3, $4)
-       ON CONFLICT (merchant_id, customer_id) DO UPDATE SET
-         last_message_at = GREATEST(conversations.last_message_at, EXCLUDED.last_message_at),
-         last_customer_message_at = GREATEST(conversations.last_customer_message_at, EXCLUDED.last_customer_message_at),
-         status = CASE WHEN EXCLUDED.last_customer_message_at IS NULL THEN conversations.status ELSE 'open' END,
-         updated_at = now()
-       RETURNING id`,
-      [merchantId, customerId, at, fromCustomer ? at : null],
-    );
+    const [conversation] = await rowsOf<{ id: string }>(manager, CONVERSATION_UPSERT, [
+      merchantId,
+      customerId,
+      at,
+      fromCustomer ? at : null,
+    ]);
     return conversation.id;
   }
 
@@ -546,15 +574,28 @@ export class ConversationIngestService {
       meta: Record<string, unknown>;
       channel?: 'instagram' | 'manychat';
       deliveryStatus?: 'delivered';
+      /**
+       * Records, with the message, that its conversation is owed a reply (what the reply sweeper
+       * queues again from if the ai-response job is lost): always, or only if the message is new.
+       */
+      owesReply?: 'always' | 'if-stored';
     },
   ): Promise<boolean> {
     const rows = await rowsOf<unknown>(
       manager,
-      `INSERT INTO messages
-         (merchant_id, conversation_id, direction, sender, type, text, attachments, mid, meta, occurred_at, channel, delivery_status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       ON CONFLICT (merchant_id, mid) WHERE mid IS NOT NULL DO NOTHING
-       RETURNING id`,
+      `WITH inserted AS (
+         INSERT INTO messages
+           (merchant_id, conversation_id, direction, sender, type, text, attachments, mid, meta, occurred_at, channel, delivery_status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (merchant_id, mid) WHERE mid IS NOT NULL DO NOTHING
+         RETURNING id
+       ),
+       owed AS (
+         UPDATE conversations SET reply_owed_at = clock_timestamp()
+          WHERE id = $2 AND merchant_id = $1
+            AND ($13 = 'always' OR ($13 = 'if-stored' AND EXISTS (SELECT 1 FROM inserted)))
+       )
+       SELECT id FROM inserted`,
       [
         message.merchantId,
         message.conversationId,
@@ -568,6 +609,7 @@ export class ConversationIngestService {
         new Date(message.occurredAt),
         message.channel ?? null,
         message.deliveryStatus ?? null,
+        message.owesReply ?? 'never',
       ],
     );
     return rows.length > 0;

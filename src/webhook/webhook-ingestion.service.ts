@@ -207,15 +207,16 @@ export class WebhookIngestionService {
   }
 
   /**
-   * Records, with the message, that its conversation is owed a reply: what the reply sweeper
-   * queues again from if the ai-response job is lost with Redis.
+   * Records, with the message, that its conversation is owed a reply (what the reply sweeper
+   * queues again from if the ai-response job is lost with Redis), unless the message's own insert
+   * already did.
    */
   private async owe<T extends IngestResult | null>(
     manager: EntityManager,
     merchantId: string,
     result: T,
   ): Promise<T> {
-    if (result?.answer) {
+    if (result?.answer && !result.answer.owed) {
       await manager.query(
         `UPDATE conversations SET reply_owed_at = clock_timestamp() WHERE id = $1 AND merchant_id = $2`,
         [result.answer.conversationId, merchantId],
