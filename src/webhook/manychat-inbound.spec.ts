@@ -21,7 +21,14 @@ describe('parseManyChatInbound', () => {
     });
   });
 
+  it('drops U+0000, which PostgreSQL text cannot hold', () => {
+    expect(
+      parse('{"subscriber_id":"1","ig_username":"za\\u0000hraa","text":"ha\\u0000lo"}'),
+    ).toEqual({ subscriberId: '1', igUsername: 'zahraa', text: 'halo' });
+  });
+
   it.each([
+    ['only U+0000 as text', '{"subscriber_id":"1","text":"\\u0000"}', 'text'],
     ['not JSON', '{"subscriber_id":', 'not valid JSON'],
     ['an array', '[1]', 'JSON object'],
     ['no subscriber', '{"text":"x"}', 'subscriber_id'],

@@ -15,6 +15,10 @@ function quoteIds(raw: string): string {
   return raw.replace(/("(?:subscriber_id|ig_id)"\s*:\s*)(-?\d+)(?=\s*[,}])/g, '$1"$2"');
 }
 
+function withoutNul(text: string): string {
+  return text.replaceAll('\u0000', '');
+}
+
 function id(value: unknown): string | undefined {
   if (typeof value === 'string' && /^\d{1,32}$/.test(value.trim())) return value.trim();
   return undefined;
@@ -45,10 +49,12 @@ export function parseManyChatInbound(rawBody: Buffer): ManyChatInbound | string 
   ) {
     return 'ig_id must be a numeric id (string or number) when given';
   }
-  if (typeof fields.text !== 'string' || fields.text.trim() === '') {
+  // U+0000 is valid in JSON but not in PostgreSQL text: it carries nothing a reader would miss.
+  const text = typeof fields.text === 'string' ? withoutNul(fields.text) : undefined;
+  if (text === undefined || text.trim() === '') {
     return 'text must be a non-empty string';
   }
-  if (fields.text.length > MANYCHAT_TEXT_MAX) {
+  if (text.length > MANYCHAT_TEXT_MAX) {
     return `text must be at most ${MANYCHAT_TEXT_MAX} characters`;
   }
   if (
@@ -62,9 +68,9 @@ export function parseManyChatInbound(rawBody: Buffer): ManyChatInbound | string 
     subscriberId,
     igId: id(fields.ig_id),
     igUsername:
-      typeof fields.ig_username === 'string' && fields.ig_username !== ''
-        ? fields.ig_username
+      typeof fields.ig_username === 'string' && withoutNul(fields.ig_username) !== ''
+        ? withoutNul(fields.ig_username)
         : undefined,
-    text: fields.text,
+    text,
   };
 }

@@ -1,6 +1,7 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
+import { MicroBatcher } from 'src/common/micro-batcher';
 import type { ProcessWebhookJob } from 'src/queue/jobs';
 import { QueueName, WORKER_LOCK_OPTIONS } from 'src/queue/queue.constants';
 import {
@@ -8,17 +9,30 @@ import {
   type ProcessOutcome,
 } from 'src/webhook/webhook-ingestion.service';
 
-/** Consumes `process-webhook`: one stored webhook body per job. */
-@Processor(QueueName.ProcessWebhook, { concurrency: 8, ...WORKER_LOCK_OPTIONS })
+/** Jobs taken at once; run as up to CONCURRENCY / BATCH_SIZE transactions at a time. */
+const CONCURRENCY = 32;
+const BATCH_SIZE = 8;
+
+/**
+ * Consumes `process-webhook`: one stored webhook body per job. The jobs running at one moment are
+ * processed together (WebhookIngestionService.processMany), each still finishing or failing on
+ * its own.
+ */
+@Processor(QueueName.ProcessWebhook, { concurrency: CONCURRENCY, ...WORKER_LOCK_OPTIONS })
 export class ProcessWebhookProcessor extends WorkerHost {
   private readonly logger = new Logger(ProcessWebhookProcessor.name);
+  private readonly batcher: MicroBatcher<string, ProcessOutcome>;
 
   constructor(private readonly ingestion: WebhookIngestionService) {
     super();
+    this.batcher = new MicroBatcher((ids) => this.ingestion.processMany(ids), {
+      maxSize: BATCH_SIZE,
+      parallel: CONCURRENCY / BATCH_SIZE,
+    });
   }
 
   async process(job: Job<ProcessWebhookJob>): Promise<ProcessOutcome> {
-    return this.ingestion.process(job.data.webhookEventId);
+    return this.batcher.submit(job.data.webhookEventId);
   }
 
   @OnWorkerEvent('failed')

@@ -17,6 +17,11 @@ export type ProcessOutcome = 'processed' | 'skipped';
 
 type Recorded = 'new' | 'retry' | 'duplicate';
 
+interface ParsedWebhook {
+  id: string;
+  events: InstagramEvent[];
+}
+
 /** What makes an event itself: recorded once in `inbound_events`. */
 interface EventIdentity {
   accountId: string;
@@ -30,6 +35,56 @@ interface StoredEvent {
   raw_body: Buffer;
   status: string;
   received_at: Date;
+}
+
+/** What committed events call for, gathered across events and webhooks. */
+class FollowUps {
+  readonly answers = new Map<string, string>();
+  readonly rechecks = new Set<string>();
+  readonly newCustomers: Array<{ merchantId: string; customerId: string; igsid: string }> = [];
+
+  add(merchant: MerchantRoute | undefined, result: IngestResult | null): void {
+    if (!merchant || !result) return;
+    if (result.answer) this.answers.set(result.answer.conversationId, merchant.id);
+    if (result.recheck) this.rechecks.add(result.recheck.conversationId);
+    if (result.newCustomer) {
+      this.newCustomers.push({ merchantId: merchant.id, ...result.newCustomer });
+    }
+  }
+}
+
+/**
+ * The Instagram events of a stored body, each with a time (the receipt's when Meta gave none).
+ * The body was verified and checked to be a JSON object when it was received. JSON can carry
+ * U+0000, which PostgreSQL text cannot: it is dropped from every string.
+ */
+function instagramEventsOf(stored: StoredEvent): InstagramEvent[] {
+  const text = stored.raw_body.toString('utf8');
+  const body: unknown = text.includes('\\u0000') ? JSON.parse(text, withoutNul) : JSON.parse(text);
+  return parseInstagramWebhook(body).map((event) =>
+    event.timestamp > 0 ? event : { ...event, timestamp: stored.received_at.getTime() },
+  );
+}
+
+function withoutNul(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? value.replaceAll('\u0000', '') : value;
+}
+
+/** The account and customer whose rows an event writes. */
+function threadKey(event: InstagramEvent): string {
+  if ('customerId' in event) return `${event.accountId}/${event.customerId}`;
+  if (event.kind === 'comment' || event.kind === 'live_comment') {
+    return `${event.accountId}/${event.from.selfIgScopedId ?? event.from.id ?? ''}`;
+  }
+  return `${event.accountId}/`;
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /**
@@ -49,49 +104,115 @@ export class WebhookIngestionService {
     private readonly replies: AiReplyScheduler,
   ) {}
 
+  /** One stored webhook body: see processMany. */
   async process(webhookEventId: string): Promise<ProcessOutcome> {
-    const [stored] = await this.dataSource.query<StoredEvent[]>(
-      `SELECT source, merchant_id, raw_body, status, received_at FROM webhook_events WHERE id = $1`,
-      [webhookEventId],
-    );
-    // A failed event runs again only when an operator retries its dead-lettered job.
-    if (!stored || stored.status === 'processed') return 'skipped';
-    if (stored.source === 'manychat') return this.processManyChat(webhookEventId, stored);
+    const [outcome] = await this.processMany([webhookEventId]);
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  }
 
-    // The body was verified and checked to be a JSON object when it was received.
-    const events = parseInstagramWebhook(
-      JSON.parse(stored.raw_body.toString('utf8')) as unknown,
-    ).map((event) =>
-      event.timestamp > 0 ? event : { ...event, timestamp: stored.received_at.getTime() },
+  /**
+   * Stored webhook bodies taken together (group commit): one read, one merchant lookup, one
+   * transaction for all their Instagram events and one status update, instead of one each. When
+   * that transaction fails, each body is processed alone, event by event, so a bad event holds up
+   * no other body. Answers each id by position, with its outcome or the error it failed with.
+   */
+  async processMany(ids: readonly string[]): Promise<Array<ProcessOutcome | Error>> {
+    const rows = await this.dataSource.query<Array<StoredEvent & { id: string }>>(
+      `SELECT id, source, merchant_id, raw_body, status, received_at FROM webhook_events WHERE id = ANY($1::uuid[])`,
+      [ids],
     );
-    const merchants = await this.merchants.byAccountIds(events.map((event) => event.accountId));
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const outcomes = new Map<string, ProcessOutcome | Error>();
+    const together: ParsedWebhook[] = [];
+    for (const id of new Set(ids)) {
+      const stored = byId.get(id);
+      // A failed event runs again only when an operator retries its dead-lettered job.
+      if (!stored || stored.status === 'processed') outcomes.set(id, 'skipped');
+      else if (stored.source === 'manychat') {
+        outcomes.set(id, await this.processManyChat(id, stored).catch(asError));
+      } else {
+        try {
+          together.push({ id, events: instagramEventsOf(stored) });
+        } catch (error) {
+          outcomes.set(id, asError(error));
+        }
+      }
+    }
+    if (together.length > 0) {
+      const merchants = await this.merchants.byAccountIds(
+        together.flatMap((webhook) => webhook.events.map((event) => event.accountId)),
+      );
+      // Customer by customer (a stable sort keeps each one's events in order): two transactions
+      // that meet the same customers lock their rows in the same order, so they cannot deadlock.
+      const events = together
+        .flatMap((webhook) => webhook.events.map((event) => ({ webhookId: webhook.id, event })))
+        .sort((a, b) => compareKeys(threadKey(a.event), threadKey(b.event)));
+      const followUps = await this.dataSource
+        .transaction(async (manager) => {
+          const found = new FollowUps();
+          for (const { webhookId, event } of events) {
+            const merchant = merchants.get(event.accountId);
+            found.add(merchant, await this.applyOnce(manager, webhookId, event, merchant));
+          }
+          return found;
+        })
+        .catch((error: unknown) => {
+          this.logger.warn(
+            { webhooks: together.length, err: asError(error).message },
+            'webhooks taken together failed; processing each alone',
+          );
+          return null;
+        });
+      if (followUps) {
+        const finished = await this.finish(
+          followUps,
+          together.map((webhook) => webhook.id),
+        ).then(() => 'processed' as const, asError);
+        for (const webhook of together) outcomes.set(webhook.id, finished);
+      } else {
+        for (const webhook of together) {
+          outcomes.set(webhook.id, await this.processAlone(webhook, merchants).catch(asError));
+        }
+      }
+    }
+    return ids.map((id) => outcomes.get(id) ?? new Error('webhook left unprocessed'));
+  }
 
-    const answers = new Map<string, string>();
-    const rechecks = new Set<string>();
-    const newCustomers: Array<{ merchantId: string; customerId: string; igsid: string }> = [];
-    for (const event of events) {
+  /** One webhook's events, each in a transaction of its own: an event that fails stops only itself. */
+  private async processAlone(
+    webhook: ParsedWebhook,
+    merchants: Map<string, MerchantRoute>,
+  ): Promise<ProcessOutcome> {
+    const followUps = new FollowUps();
+    for (const event of webhook.events) {
       const merchant = merchants.get(event.accountId);
       const result = await this.dataSource.transaction((manager) =>
-        this.applyOnce(manager, webhookEventId, event, merchant),
+        this.applyOnce(manager, webhook.id, event, merchant),
       );
-      if (!merchant || !result) continue;
-      if (result.answer) answers.set(result.answer.conversationId, merchant.id);
-      if (result.recheck) rechecks.add(result.recheck.conversationId);
-      if (result.newCustomer) newCustomers.push({ merchantId: merchant.id, ...result.newCustomer });
+      followUps.add(merchant, result);
     }
+    await this.finish(followUps, [webhook.id]);
+    return 'processed';
+  }
 
-    for (const [conversationId, merchantId] of answers) {
+  /** What follows committed events: replies queued, pending ones rechecked, the bodies marked done. */
+  private async finish(followUps: FollowUps, webhookEventIds: string[]): Promise<void> {
+    for (const [conversationId, merchantId] of followUps.answers) {
       await this.replies.schedule(merchantId, conversationId);
     }
-    for (const conversationId of rechecks) {
-      if (!answers.has(conversationId)) await this.cancelIfNothingLeft(conversationId);
+    for (const conversationId of followUps.rechecks) {
+      if (!followUps.answers.has(conversationId)) await this.cancelIfNothingLeft(conversationId);
     }
-    await this.markProcessed(webhookEventId);
+    await this.dataSource.query(
+      `UPDATE webhook_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
+        WHERE id = ANY($1::uuid[])`,
+      [webhookEventIds],
+    );
     // Best effort, off the job's path: a slow Graph API must not hold up the next messages.
-    for (const customer of newCustomers) {
+    for (const customer of followUps.newCustomers) {
       void this.profiles.refresh(customer.merchantId, customer.customerId, customer.igsid);
     }
-    return 'processed';
   }
 
   /** A message forwarded by a merchant's ManyChat flow: one event, identified by its stored id. */
