@@ -43,27 +43,55 @@ interface ConversationRow {
   profile: MerchantProfile;
   /** bigint: bumped by the database on every write to the merchant's products. */
   catalogue_version: string;
-  read_at: Date;
+  owed_mark: string | null;
   /** Replies stored but not handed to delivery yet (an interrupted run). */
   pending_replies: string[];
+  /** The turn and the history around it, oldest first (TURN_AND_HISTORY). */
+  messages: MessageJson[];
 }
 
-interface MessageRow {
+/** A message as TURN_AND_HISTORY gives it: JSON, so times are ISO strings. */
+interface MessageJson {
   id: string;
   direction: 'in' | 'out';
   sender: 'customer' | 'bot' | 'human';
   type: string;
   text: string | null;
-  attachments: MessageAttachment[];
-  meta: Record<string, unknown>;
-  occurred_at: Date;
+  attachments: MessageAttachment[] | null;
+  meta: Record<string, unknown> | null;
+  occurred_at: string;
+  in_turn: boolean;
 }
+
+/**
+ * The conversation's turn (its unanswered customer messages) and its history (the latest
+ * HISTORY_MESSAGES others), oldest first, as one JSON array: a subquery of the conversation's
+ * read ($1 conversation, $2 merchant, $3 silent types, $4 history length).
+ */
+const TURN_AND_HISTORY = `
+  SELECT COALESCE(json_agg(x ORDER BY x.occurred_at, x.created_at), '[]'::json) FROM (
+    (SELECT t.id, t.direction, t.sender, t.type, t.text, t.attachments, t.meta, t.occurred_at, t.created_at,
+            true AS in_turn
+       FROM messages t
+      WHERE t.merchant_id = $2 AND t.conversation_id = $1 AND t.direction = 'in' AND t.answered_by IS NULL
+        AND NOT t.deleted AND t.type <> ALL($3))
+    UNION ALL
+    (SELECT h.id, h.direction, h.sender, h.type, h.text, h.attachments, h.meta, h.occurred_at, h.created_at,
+            false
+       FROM messages h
+      WHERE h.merchant_id = $2 AND h.conversation_id = $1 AND NOT h.deleted
+        AND NOT (h.direction = 'in' AND h.answered_by IS NULL AND h.type <> ALL($3))
+      ORDER BY h.occurred_at DESC, h.created_at DESC LIMIT $4)
+  ) x`;
 
 class ModelUnavailableError extends Error {}
 
-/** When the turn was read: what was owed up to then is settled by the turn's outcome. */
+/**
+ * The conversation's `reply_owed_at` as the turn saw it (text: every microsecond kept). The
+ * turn's outcome settles that mark only: a message stored since set a newer one, which stays.
+ */
 interface TurnClock {
-  readAt?: Date;
+  owedMark?: string | null;
 }
 
 /**
@@ -100,10 +128,10 @@ export class ConversationAIOrchestrator {
         await runner.query(
           `WITH settled AS (
              UPDATE conversations SET reply_owed_at = NULL
-              WHERE $2::boolean AND id = $1::uuid AND merchant_id = $3 AND reply_owed_at <= $4
+              WHERE $2::boolean AND id = $1::uuid AND merchant_id = $3 AND reply_owed_at = $4::timestamptz
            )
            SELECT pg_advisory_unlock(hashtextextended($1::text, 0))`,
-          [conversationId, decided && turn.readAt !== undefined, merchantId, turn.readAt ?? null],
+          [conversationId, decided, merchantId, turn.owedMark ?? null],
         );
       }
     } finally {
@@ -120,20 +148,21 @@ export class ConversationAIOrchestrator {
     const [conversation] = await rowsOf<ConversationRow>(
       runner.manager,
       `SELECT c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile,
-              m.catalogue_version, clock_timestamp() AS read_at,
+              m.catalogue_version, c.reply_owed_at::text AS owed_mark,
               ARRAY(SELECT o.id FROM messages o
                      WHERE o.merchant_id = c.merchant_id AND o.conversation_id = c.id AND o.direction = 'out'
-                       AND o.sender = 'bot' AND o.delivery_status = 'queued') AS pending_replies
+                       AND o.sender = 'bot' AND o.delivery_status = 'queued') AS pending_replies,
+              (${TURN_AND_HISTORY}) AS messages
          FROM conversations c JOIN merchants m ON m.id = c.merchant_id
         WHERE c.id = $1 AND c.merchant_id = $2`,
-      [conversationId, merchantId],
+      [conversationId, merchantId, SILENT_TYPES, HISTORY_MESSAGES],
     );
     // A reply stored by an earlier, interrupted run goes to delivery now (the job id dedupes).
     for (const id of conversation?.pending_replies ?? []) {
       await this.delivery.enqueue(merchantId, id);
     }
     if (!conversation) return this.skip(merchantId, conversationId, 'conversation not found');
-    clock.readAt = conversation.read_at;
+    clock.owedMark = conversation.owed_mark;
     if (conversation.bot_paused_until && conversation.bot_paused_until.getTime() > Date.now()) {
       return this.skip(merchantId, conversationId, 'bot paused in this conversation');
     }
@@ -141,7 +170,8 @@ export class ConversationAIOrchestrator {
       return this.skip(merchantId, conversationId, 'waiting for a person');
     }
 
-    const { turn, history } = await this.messages(runner, merchantId, conversationId);
+    const turn = conversation.messages.filter((row) => row.in_turn).map(toTurnMessage);
+    const history = conversation.messages.filter((row) => !row.in_turn).map(toTurnMessage);
     const last = turn.at(-1);
     if (!last) return this.skip(merchantId, conversationId, 'nothing new to answer');
 
@@ -328,40 +358,6 @@ export class ConversationAIOrchestrator {
     return this.model.timeoutMs;
   }
 
-  /**
-   * The turn (unanswered customer messages, oldest first) and the history before and around it
-   * (the latest HISTORY_MESSAGES others, oldest first), in one statement.
-   */
-  private async messages(
-    runner: QueryRunner,
-    merchantId: string,
-    conversationId: string,
-  ): Promise<{ turn: TurnMessage[]; history: TurnMessage[] }> {
-    const rows = await rowsOf<MessageRow & { created_at: Date; in_turn: boolean }>(
-      runner.manager,
-      `WITH turn AS (
-         SELECT id, direction, sender, type, text, attachments, meta, occurred_at, created_at FROM messages
-          WHERE merchant_id = $1 AND conversation_id = $2 AND direction = 'in' AND answered_by IS NULL
-            AND NOT deleted AND type <> ALL($3)
-       )
-       SELECT *, true AS in_turn FROM turn
-       UNION ALL
-       (SELECT id, direction, sender, type, text, attachments, meta, occurred_at, created_at, false FROM messages
-         WHERE merchant_id = $1 AND conversation_id = $2 AND NOT deleted AND id NOT IN (SELECT id FROM turn)
-         ORDER BY occurred_at DESC, created_at DESC LIMIT $4)`,
-      [merchantId, conversationId, SILENT_TYPES, HISTORY_MESSAGES],
-    );
-    rows.sort(
-      (a, b) =>
-        a.occurred_at.getTime() - b.occurred_at.getTime() ||
-        a.created_at.getTime() - b.created_at.getTime(),
-    );
-    return {
-      turn: rows.filter((row) => row.in_turn).map(toTurnMessage),
-      history: rows.filter((row) => !row.in_turn).map(toTurnMessage),
-    };
-  }
-
   /** Every product of the merchant, as stored now (CatalogueCache asks for it on a change). */
   private async catalogue(runner: QueryRunner, merchantId: string): Promise<CatalogueProduct[]> {
     const rows = await rowsOf<{
@@ -458,7 +454,7 @@ export class ConversationAIOrchestrator {
   }
 }
 
-function toTurnMessage(row: MessageRow): TurnMessage {
+function toTurnMessage(row: MessageJson): TurnMessage {
   return {
     id: row.id,
     direction: row.direction,
@@ -467,7 +463,7 @@ function toTurnMessage(row: MessageRow): TurnMessage {
     text: row.text,
     attachments: row.attachments ?? [],
     meta: row.meta ?? {},
-    occurredAt: row.occurred_at,
+    occurredAt: new Date(row.occurred_at),
   };
 }
 
