@@ -45,8 +45,8 @@ const processNames = new StatementNames();
  * `Client` option). Statements with no parameters, with a name of their own, or passed as query
  * objects, go through untouched. A statement whose Parse fails is not remembered by pg, so a
  * text that failed once is prepared again next time. Statements name their columns (no
- * `SELECT *` from a table): PostgreSQL re-plans a prepared statement after a migration, but
- * refuses one whose result columns would change.
+ * `SELECT *` from a table; statement-columns.spec.ts checks): PostgreSQL re-plans a prepared
+ * statement after a migration, but refuses one whose result columns would change.
  */
 export class PreparingClient extends Client {
   // pg's own signature is a set of overloads; this one forwards whatever it is given.
