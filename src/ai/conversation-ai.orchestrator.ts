@@ -65,21 +65,21 @@ interface MessageJson {
 
 /**
  * The conversation's turn (its unanswered customer messages) and its history (the latest
- * HISTORY_MESSAGES others), oldest first, as one JSON array: a subquery of the conversation's
- * read ($1 conversation, $2 merchant, $3 silent types, $4 history length).
+ * HISTORY_MESSAGES others), oldest first, as one JSON array: a subquery of the read of
+ * conversation `c` ($3 silent types, $4 history length).
  */
 const TURN_AND_HISTORY = `
   SELECT COALESCE(json_agg(x ORDER BY x.occurred_at, x.created_at), '[]'::json) FROM (
     (SELECT t.id, t.direction, t.sender, t.type, t.text, t.attachments, t.meta, t.occurred_at, t.created_at,
             true AS in_turn
        FROM messages t
-      WHERE t.merchant_id = $2 AND t.conversation_id = $1 AND t.direction = 'in' AND t.answered_by IS NULL
+      WHERE t.merchant_id = c.merchant_id AND t.conversation_id = c.id AND t.direction = 'in' AND t.answered_by IS NULL
         AND NOT t.deleted AND t.type <> ALL($3))
     UNION ALL
     (SELECT h.id, h.direction, h.sender, h.type, h.text, h.attachments, h.meta, h.occurred_at, h.created_at,
             false
        FROM messages h
-      WHERE h.merchant_id = $2 AND h.conversation_id = $1 AND NOT h.deleted
+      WHERE h.merchant_id = c.merchant_id AND h.conversation_id = c.id AND NOT h.deleted
         AND NOT (h.direction = 'in' AND h.answered_by IS NULL AND h.type <> ALL($3))
       ORDER BY h.occurred_at DESC, h.created_at DESC LIMIT $4)
   ) x`;

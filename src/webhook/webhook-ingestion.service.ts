@@ -104,13 +104,6 @@ export class WebhookIngestionService {
     private readonly replies: AiReplyScheduler,
   ) {}
 
-  /** One stored webhook body: see processMany. */
-  async process(webhookEventId: string): Promise<ProcessOutcome> {
-    const [outcome] = await this.processMany([webhookEventId]);
-    if (outcome instanceof Error) throw outcome;
-    return outcome;
-  }
-
   /**
    * Stored webhook bodies taken together (group commit): one read, one merchant lookup, one
    * transaction for all their Instagram events and one status update, instead of one each. When
@@ -204,11 +197,7 @@ export class WebhookIngestionService {
     for (const conversationId of followUps.rechecks) {
       if (!followUps.answers.has(conversationId)) await this.cancelIfNothingLeft(conversationId);
     }
-    await this.dataSource.query(
-      `UPDATE webhook_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
-        WHERE id = ANY($1::uuid[])`,
-      [webhookEventIds],
-    );
+    await this.markProcessed(webhookEventIds);
     // Best effort, off the job's path: a slow Graph API must not hold up the next messages.
     for (const customer of followUps.newCustomers) {
       void this.profiles.refresh(customer.merchantId, customer.customerId, customer.igsid);
@@ -267,7 +256,7 @@ export class WebhookIngestionService {
       },
     );
     if (result?.answer) await this.replies.schedule(merchant.id, result.answer.conversationId);
-    await this.markProcessed(webhookEventId);
+    await this.markProcessed([webhookEventId]);
     if (result?.newCustomer) {
       void this.profiles.refresh(
         merchant.id,
@@ -278,11 +267,11 @@ export class WebhookIngestionService {
     return 'processed';
   }
 
-  private async markProcessed(webhookEventId: string): Promise<void> {
+  private async markProcessed(webhookEventIds: string[]): Promise<void> {
     await this.dataSource.query(
       `UPDATE webhook_events SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
-        WHERE id = $1`,
-      [webhookEventId],
+        WHERE id = ANY($1::uuid[])`,
+      [webhookEventIds],
     );
   }
 
