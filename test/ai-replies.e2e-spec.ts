@@ -382,6 +382,45 @@ describe('AI replies (e2e)', () => {
     ]);
   });
 
+  it('reads the turn after the run that held the conversation has finished, not before', async () => {
+    const customer = newCustomer();
+    await dm(customer, { mid: `${customer}-1`, text: 'هلو' });
+    const first = await replyTo(customer);
+    const conversation = await conversationOf(customer);
+    const db = database(radd.app);
+    // Another run holds the conversation; its reply is stored but not committed yet.
+    const other = db.createQueryRunner();
+    await other.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [conversation.id]);
+      await db.query(
+        `UPDATE messages SET answered_by = NULL WHERE conversation_id = $1 AND direction = 'in'`,
+        [conversation.id],
+      );
+      model.reset();
+      const waiting = radd.app
+        .get(ConversationAIOrchestrator)
+        .respond(merchant.id, conversation.id);
+      await eventually(async () => {
+        const [row] = await db.query<Array<{ waiting: number }>>(
+          `SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+        );
+        return row.waiting > 0 ? true : undefined;
+      });
+      // The other run commits its reply, then lets go.
+      await db.query(
+        `UPDATE messages SET answered_by = $2 WHERE conversation_id = $1 AND direction = 'in'`,
+        [conversation.id, first.id],
+      );
+      await other.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [conversation.id]);
+
+      expect(await waiting).toEqual({ outcome: 'skipped', reason: 'nothing new to answer' });
+      expect(model.calls).toHaveLength(0);
+    } finally {
+      await other.release();
+    }
+  });
+
   it('does not answer outside the 24-hour window', async () => {
     const customer = newCustomer();
     await dm(customer, { mid: `${customer}-old`, text: 'شكد السعر؟' }, Date.now() - 25 * 3_600_000);

@@ -349,6 +349,32 @@ describe('Delivery (e2e)', () => {
       expect(facebook.messages.map((send) => send.messageId !== undefined)).toEqual([false, true]);
     });
 
+    it('ManyChat: a 500, then success: the parts are open again between the tries, and sent once', async () => {
+      const merchant = await manychatMerchant();
+      const { conversationId } = await createConversation(radd.app, merchant.id, {
+        subscriberId: '700010',
+      });
+      let failures = 0;
+      manychat.behave(() => {
+        if (failures > 0) return undefined;
+        failures += 1;
+        return { status: 500, body: 'Internal Server Error' };
+      });
+      const id = await queueReply(radd.app, merchant.id, conversationId, {
+        text: 'جرب مرة ثانية',
+      });
+      await eventually(async () => {
+        const [part] = await db().query<Array<{ status: string; error: string | null }>>(
+          `SELECT status, error FROM delivery_parts WHERE message_id = $1`,
+          [id],
+        );
+        return part?.status === 'pending' && part.error ? true : undefined;
+      });
+      const state = await settled(id);
+      expect(state).toMatchObject({ delivery_status: 'sent', parts: [{ attempts: 2 }] });
+      expect(manychat.sends).toHaveLength(2);
+    });
+
     it('a 613 rate limit: retried after the wait Meta asked for', async () => {
       const merchant = await instagramMerchant();
       const { conversationId } = await createConversation(radd.app, merchant.id);

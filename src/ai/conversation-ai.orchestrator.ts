@@ -36,6 +36,7 @@ export type RespondOutcome =
 type ReplySource = 'model' | 'offline' | 'guard' | 'holding';
 
 interface ConversationRow {
+  id: string;
   bot_paused_until: Date | null;
   needs_human: boolean;
   last_customer_message_at: Date | null;
@@ -84,6 +85,31 @@ const TURN_AND_HISTORY = `
       ORDER BY h.occurred_at DESC, h.created_at DESC LIMIT $4)
   ) x`;
 
+/** The conversation the turn belongs to, with its merchant ($1 conversation, $2 merchant). */
+const CONVERSATION = `
+  SELECT c.id, c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile,
+         m.catalogue_version, c.reply_owed_at::text AS owed_mark,
+         ARRAY(SELECT o.id FROM messages o
+                WHERE o.merchant_id = c.merchant_id AND o.conversation_id = c.id AND o.direction = 'out'
+                  AND o.sender = 'bot' AND o.delivery_status = 'queued') AS pending_replies,
+         (${TURN_AND_HISTORY}) AS messages
+    FROM conversations c JOIN merchants m ON m.id = c.merchant_id
+   WHERE c.id = $1::uuid AND c.merchant_id = $2::uuid`;
+
+/** The conversation (every column null when there is none) once the turn's lock is held. */
+const READ = `SELECT true AS locked, r.* FROM (SELECT 1) one LEFT JOIN (${CONVERSATION}) r ON true`;
+
+/**
+ * Takes the turn's lock if it is free, and reads the conversation in the same statement. The
+ * read is only good when `locked`: its snapshot may predate a run that held the lock.
+ */
+const READ_IF_LOCKED = `
+  SELECT l.locked, r.*
+    FROM (SELECT pg_try_advisory_lock(hashtextextended($1::text, 0)) AS locked) l
+    LEFT JOIN (${CONVERSATION}) r ON true`;
+
+type LockedRead = { locked: boolean } & (ConversationRow | { [K in keyof ConversationRow]: null });
+
 class ModelUnavailableError extends Error {}
 
 /**
@@ -116,15 +142,30 @@ export class ConversationAIOrchestrator {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      await runner.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [conversationId]);
       const turn: TurnClock = {};
       let decided = false;
       try {
-        const outcome = await this.respondLocked(runner, merchantId, conversationId, turn);
+        // Usually the lock is free and one statement takes it and reads the conversation. When
+        // another run holds it, that read may predate the other run's reply: wait, read again.
+        const read = [conversationId, merchantId, SILENT_TYPES, HISTORY_MESSAGES];
+        let [row] = await rowsOf<LockedRead>(runner.manager, READ_IF_LOCKED, read);
+        if (!row.locked) {
+          await runner.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [conversationId]);
+          [row] = await rowsOf<LockedRead>(runner.manager, READ, read);
+        }
+        const conversation = row.id === null ? undefined : row;
+        const outcome = await this.respondLocked(
+          runner,
+          merchantId,
+          conversationId,
+          conversation,
+          turn,
+        );
         decided = true;
         return outcome;
       } finally {
-        // A decided turn settles what was owed when it was read; later messages stay owed.
+        // A decided turn settles what was owed when it was read; later messages stay owed. The
+        // lock is a session's: a failed statement does not release it, this does.
         await runner.query(
           `WITH settled AS (
              UPDATE conversations SET reply_owed_at = NULL
@@ -143,20 +184,9 @@ export class ConversationAIOrchestrator {
     runner: QueryRunner,
     merchantId: string,
     conversationId: string,
+    conversation: ConversationRow | undefined,
     clock: TurnClock,
   ): Promise<RespondOutcome> {
-    const [conversation] = await rowsOf<ConversationRow>(
-      runner.manager,
-      `SELECT c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile,
-              m.catalogue_version, c.reply_owed_at::text AS owed_mark,
-              ARRAY(SELECT o.id FROM messages o
-                     WHERE o.merchant_id = c.merchant_id AND o.conversation_id = c.id AND o.direction = 'out'
-                       AND o.sender = 'bot' AND o.delivery_status = 'queued') AS pending_replies,
-              (${TURN_AND_HISTORY}) AS messages
-         FROM conversations c JOIN merchants m ON m.id = c.merchant_id
-        WHERE c.id = $1 AND c.merchant_id = $2`,
-      [conversationId, merchantId, SILENT_TYPES, HISTORY_MESSAGES],
-    );
     // A reply stored by an earlier, interrupted run goes to delivery now (the job id dedupes).
     for (const id of conversation?.pending_replies ?? []) {
       await this.delivery.enqueue(merchantId, id);

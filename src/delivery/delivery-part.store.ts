@@ -118,16 +118,18 @@ export class DeliveryPartStore {
   }
 
   /**
-   * Writes the message's parts and its channel once (a second call finds them written).
-   * Throws CommentAlreadyAnsweredError when another message already privately replied to the
-   * comment.
+   * Writes the message's parts and its channel once (a second call finds them written). The
+   * first `claim` parts are written `sending`, as `markSending` would leave them: `claimed` holds
+   * those this call wrote. Throws CommentAlreadyAnsweredError when another message already
+   * privately replied to the comment.
    */
   async plan(
     message: OutboundMessage,
     channel: MessageChannel,
     items: OutboundItem[],
     commentId: string | undefined,
-  ): Promise<PartRow[]> {
+    claim = 0,
+  ): Promise<{ parts: PartRow[]; claimed: Set<string> }> {
     let written: PartRow[];
     try {
       // One statement: the channel and every part, or nothing.
@@ -136,8 +138,11 @@ export class DeliveryPartStore {
         `WITH channel AS (
            UPDATE messages SET channel = $2 WHERE id = $1 AND channel IS DISTINCT FROM $2
          )
-         INSERT INTO delivery_parts (merchant_id, message_id, seq, kind, text, image_url, comment_id)
-         SELECT $3, $1, t.seq - 1, t.kind, t.text, t.image_url, CASE WHEN t.seq = 1 THEN $7 END
+         INSERT INTO delivery_parts (merchant_id, message_id, seq, kind, text, image_url, comment_id,
+                                     status, attempts, attempted_at)
+         SELECT $3, $1, t.seq - 1, t.kind, t.text, t.image_url, CASE WHEN t.seq = 1 THEN $7 END,
+                CASE WHEN t.seq <= $8 THEN 'sending' ELSE 'pending' END, CASE WHEN t.seq <= $8 THEN 1 ELSE 0 END,
+                CASE WHEN t.seq <= $8 THEN now() END
            FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(kind, text, image_url, seq)
          ON CONFLICT (message_id, seq) DO NOTHING
          RETURNING ${PART_COLUMNS}`,
@@ -149,6 +154,7 @@ export class DeliveryPartStore {
           items.map((item) => (item.kind === 'text' ? item.text : null)),
           items.map((item) => (item.kind === 'image' ? item.url : null)),
           commentId ?? null,
+          claim,
         ],
       );
     } catch (error) {
@@ -157,9 +163,12 @@ export class DeliveryPartStore {
       }
       throw error;
     }
+    const claimed = new Set(
+      written.filter((part) => part.status === 'sending').map((part) => part.id),
+    );
     // Another run wrote some first: read them all.
-    if (written.length < items.length) return this.parts(message.id);
-    return written.sort((a, b) => a.seq - b.seq);
+    if (written.length < items.length) return { parts: await this.parts(message.id), claimed };
+    return { parts: written.sort((a, b) => a.seq - b.seq), claimed };
   }
 
   /**

@@ -72,22 +72,28 @@ export class MessageDeliveryService {
     const commentId =
       typeof message.meta.replyToCommentId === 'string' ? message.meta.replyToCommentId : undefined;
     let parts = message.planned ? await this.store.parts(messageId) : [];
+    let open: PartRow[] = [];
     try {
+      // The window is checked on every run (a retry or a pause may outlast it), once.
+      let window: { tag: MessageTag | undefined } | undefined;
+      let claimed = new Set<string>();
       if (parts.length === 0) {
         if (message.deliveryStatus !== 'queued' && message.deliveryStatus !== null) {
           return { outcome: 'skipped', reason: `already ${message.deliveryStatus}` };
         }
-        await this.windowAllows(message, commentId);
-        parts = await this.plan(message, commentId);
+        window = { tag: await this.windowAllows(message, commentId) };
+        ({ parts, claimed } = await this.plan(message, commentId));
       }
-      // Parts this run just wrote are all pending: only an earlier run leaves anything to settle.
+      // Parts this run just wrote are new: only an earlier run leaves anything to settle.
       if (message.planned) parts = await this.reconcile(message, control);
-      const open = parts.filter((part) => part.status === 'pending');
+      open = parts.filter((part) => part.status === 'pending' || claimed.has(part.id));
       if (open.length > 0) {
-        // Checked on every run: a retry or a pause may outlast the window.
-        const tag = await this.windowAllows(message, commentId);
-        if (message.channel === 'manychat') await this.viaManyChat(message, open, tag, control);
-        else await this.viaInstagram(message, open, tag, parts[0].status === 'pending', control);
+        const tag = window ? window.tag : await this.windowAllows(message, commentId);
+        if (message.channel === 'manychat') {
+          await this.viaManyChat(message, open, claimed, tag, control);
+        } else {
+          await this.viaInstagram(message, open, tag, parts[0].status === 'pending', control);
+        }
       }
     } catch (error) {
       if (error instanceof DeliveryFailure && error.kind === 'permanent') {
@@ -98,7 +104,7 @@ export class MessageDeliveryService {
       throw error;
     }
     // Sending the last open part finished the message; a run that found none open finishes it.
-    if (!parts.some((part) => part.status === 'pending')) await this.store.finish(messageId);
+    if (open.length === 0) await this.store.finish(messageId);
     return { outcome: 'sent', parts: parts.length };
   }
 
@@ -108,8 +114,14 @@ export class MessageDeliveryService {
     await this.store.giveUp(messageId, `gave up: ${record}`.slice(0, 500));
   }
 
-  /** Writes the parts (text parts, then the image) and the channel, once. */
-  private async plan(message: OutboundMessage, commentId: string | undefined): Promise<PartRow[]> {
+  /**
+   * Writes the parts (text parts, then the image) and the channel, once. Through ManyChat the
+   * first call's parts are written `sending` already (`claimed`: this run sends them next).
+   */
+  private async plan(
+    message: OutboundMessage,
+    commentId: string | undefined,
+  ): Promise<{ parts: PartRow[]; claimed: Set<string> }> {
     const texts = message.text ? splitText(message.text) : [];
     const items: OutboundItem[] = [
       ...texts.map((text) => ({ kind: 'text' as const, text })),
@@ -128,8 +140,9 @@ export class MessageDeliveryService {
     }
     const channel = await this.router.channelFor(message, commentId);
     message.channel = channel;
+    const claim = channel === 'manychat' ? MANYCHAT_MAX_MESSAGES : 0;
     try {
-      return await this.store.plan(message, channel, planned, commentId);
+      return await this.store.plan(message, channel, planned, commentId, claim);
     } catch (error) {
       if (error instanceof CommentAlreadyAnsweredError) {
         throw fail('comment_already_answered', 'a comment gets one private reply only');
@@ -230,6 +243,7 @@ export class MessageDeliveryService {
   private async viaManyChat(
     message: OutboundMessage,
     open: PartRow[],
+    claimed: Set<string>,
     tag: MessageTag | undefined,
     control: DeliveryJobControl,
   ): Promise<void> {
@@ -243,7 +257,8 @@ export class MessageDeliveryService {
     }
     for (let start = 0; start < open.length; start += MANYCHAT_MAX_MESSAGES) {
       const batch = open.slice(start, start + MANYCHAT_MAX_MESSAGES);
-      await this.markSending(batch);
+      const unclaimed = batch.filter((part) => !claimed.has(part.id));
+      if (unclaimed.length > 0) await this.markSending(unclaimed);
       await this.slot(message.merchantId, control, batch, {
         apiKey: key,
         limit: MANYCHAT_SEND_RATE,
