@@ -261,6 +261,45 @@ export class Radd {
       return shops;
     });
   }
+
+  /**
+   * Gives every customer a conversation with `exchanges` earlier questions, each answered and
+   * delivered two days ago, then has PostgreSQL analyse the tables, as autovacuum does on a shop
+   * that has been running: the pipeline is measured against a database that has a past, and
+   * statements are planned for tables of that size, not for empty ones.
+   */
+  async seedHistory(exchanges: number): Promise<void> {
+    await withPostgres(this.databaseUrl, async (client) => {
+      await client.query(
+        `INSERT INTO conversations (merchant_id, customer_id, last_message_at, last_customer_message_at)
+         SELECT merchant_id, id, now() - interval '2 days', now() - interval '2 days' FROM customers
+         ON CONFLICT (merchant_id, customer_id) DO NOTHING`,
+      );
+      await client.query(
+        `INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, mid, occurred_at)
+         SELECT c.merchant_id, c.id, 'in', 'customer', 'text', 'شكد سعر القميص الابيض؟',
+                'history-' || c.id || '-' || g, now() - interval '2 days' - make_interval(mins => ($1 - g) * 10)
+           FROM conversations c, generate_series(1, $1) g`,
+        [exchanges],
+      );
+      await client.query(
+        `INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, delivery_status,
+                               channel, occurred_at, answers_through)
+         SELECT merchant_id, conversation_id, 'out', 'bot', 'text', 'هلا بيك 🌷 القميص الابيض بـ 25,000 دينار',
+                'delivered', 'manychat', occurred_at + interval '5 seconds', id
+           FROM messages WHERE direction = 'in' AND mid LIKE 'history-%'`,
+      );
+      await client.query(
+        `UPDATE messages i SET answered_by = o.id FROM messages o
+          WHERE o.answers_through = i.id AND i.answered_by IS NULL`,
+      );
+      await client.query(
+        `INSERT INTO delivery_parts (merchant_id, message_id, seq, kind, text, status, attempts, attempted_at)
+         SELECT merchant_id, id, 0, 'text', text, 'delivered', 1, occurred_at FROM messages WHERE direction = 'out'`,
+      );
+      await client.query('ANALYZE');
+    });
+  }
 }
 
 /** Jobs of each pipeline queue by state, read by BullMQ itself. */

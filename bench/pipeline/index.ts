@@ -15,6 +15,8 @@ import { PipelineRig } from 'bench/pipeline/rig';
 const NAME = 'pipeline';
 const MERCHANTS = 10;
 const CUSTOMERS_EACH = 300;
+/** Earlier questions of every customer, answered two days before the run. */
+const HISTORY_EACH = 3;
 /** Targets on a 2-core machine (the issue): sustained rate, and added latency. */
 const TARGET_RATE = 300;
 const STRETCH_RATE = 500;
@@ -229,6 +231,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     merchants: MERCHANTS,
     customersEach: CUSTOMERS_EACH,
     productsEach: context.options.products,
+    historyEach: HISTORY_EACH,
   });
   const meter = new CpuMeter(() => rig.pids());
   // A first reply per merchant warms every code path (and the database's caches) before measuring.
@@ -254,7 +257,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   const lines = [
     `${NAME}: highest sustained rate ${best ? `${formatCount(best.offered)} msg/s` : 'none'} ` +
       `(target ≥ ${TARGET_RATE}, stretch ${STRETCH_RATE}) with ${workers} worker process${workers > 1 ? 'es' : ''} and 1 API process; ` +
-      `${MERCHANTS} ManyChat merchants × ${CUSTOMERS_EACH} customers, ${context.options.products} products each, AI_DEBOUNCE_MS=0, zero-latency model.`,
+      `${MERCHANTS} ManyChat merchants × ${CUSTOMERS_EACH} customers with ${HISTORY_EACH} earlier questions each, ${context.options.products} products each, AI_DEBOUNCE_MS=0, zero-latency model.`,
     ...(atTarget
       ? [
           `${NAME}: added latency at ${formatCount(atTarget.offered)} msg/s (webhook sent → ManyChat send received, minus the model call): ` +
@@ -288,6 +291,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       setup: {
         merchants: MERCHANTS,
         customersEach: CUSTOMERS_EACH,
+        historyEach: HISTORY_EACH,
         productsEach: context.options.products,
         workers,
         apiProcesses: 1,

@@ -45,6 +45,8 @@ export interface RigOptions {
   merchants: number;
   customersEach: number;
   productsEach: number;
+  /** Earlier answered questions of every customer (0: a new shop, empty tables). */
+  historyEach?: number;
   /** Settings on top of the rig's (which set AI_DEBOUNCE_MS=0 and point at the fakes). */
   settings?: Record<string, string>;
 }
@@ -123,6 +125,7 @@ export class PipelineRig {
       options.customersEach,
       clothesCatalogue(options.productsEach),
     );
+    if (options.historyEach) await radd.seedHistory(options.historyEach);
     const workers = Array.from({ length: options.workers }, (_, i) => `worker-${i + 1}`);
     await Promise.all(workers.map((name) => radd.start(name, 'worker')));
     await radd.start('api', 'api');
