@@ -52,7 +52,8 @@ export interface StepResult {
   /** Median ms between the stages of a message (see PipelineRig.stages). */
   stageMedians: Record<string, number>;
   /** PostgreSQL transactions and Redis commands (whole server) per message sent in the step. */
-  perMessage: { transactions: number; redisCommands: number };
+  /** Per message served: database transactions, Redis commands, and Radd's CPU time. */
+  perMessage: { transactions: number; redisCommands: number; cpuMs: number };
   /** Seconds after the last message until every message of the step was answered; null: not. */
   drainSec: number | null;
   failed: number;
@@ -118,6 +119,7 @@ async function runStep(
   const perMessage = {
     transactions: (countersAfter.transactions - countersBefore.transactions) / tokens.length,
     redisCommands: (countersAfter.redisCommands - countersBefore.redisCommands) / tokens.length,
+    cpuMs: 0,
   };
 
   const windowSec = (windowEnd - windowStart) / 1000;
@@ -132,6 +134,11 @@ async function runStep(
     inWindow.filter((s) => Number.isFinite(s.queued)).map((s) => [s.at, s.queued]),
   );
   const served = servedInWindow / windowSec;
+  // Radd's processes and the servers it uses; not the load generator and the fakes.
+  const raddCores = Object.entries(cpu.cores)
+    .filter(([label]) => label !== 'bench')
+    .reduce((sum, [, cores]) => sum + cores, 0);
+  perMessage.cpuMs = served > 0 ? (raddCores * 1000) / served : Number.NaN;
   const sustained =
     served >= MIN_SERVED_SHARE * rate &&
     backlogGrowth <= Math.max(3, MAX_BACKLOG_GROWTH_SHARE * rate) &&
@@ -273,7 +280,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
           .join(
             ', ',
           )}; per message ${s.perMessage.transactions.toFixed(1)} PostgreSQL transactions, ` +
-        `${s.perMessage.redisCommands.toFixed(0)} Redis commands`,
+        `${s.perMessage.redisCommands.toFixed(0)} Redis commands, ${formatMs(s.perMessage.cpuMs)} ms of CPU (Radd's processes, PostgreSQL, Redis)`,
     ),
     `${NAME}: Radd logs: ${Object.entries(logs)
       .map(([file, summary]) => `${file} ${describeLog(summary)}`)
