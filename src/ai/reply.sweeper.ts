@@ -10,6 +10,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AiReplyScheduler } from 'src/ai/ai-reply.scheduler';
+import { PeriodicPass } from 'src/common/periodic-pass';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
 import { operationsConfig, type OperationsConfig } from 'src/config/operations.config';
 import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
@@ -31,6 +32,8 @@ export interface SweepReport {
   deliveries: number;
 }
 
+const IDLE: SweepReport = { replies: 0, deliveries: 0 };
+
 /**
  * The durable side of the reply path, every OUTBOX_SWEEP_MS: a conversation still owed a reply
  * (`reply_owed_at`) well after its turn should have run gets an `ai-response` job again, and an
@@ -41,8 +44,7 @@ export interface SweepReport {
 @Injectable()
 export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReplySweeper.name);
-  private timer?: NodeJS.Timeout;
-  private running = false;
+  private readonly periodic = new PeriodicPass(() => this.pass(), IDLE);
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -54,18 +56,19 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), this.operations.outboxSweepMs);
-    this.timer.unref();
+    this.periodic.start(this.operations.outboxSweepMs);
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.periodic.stop();
   }
 
-  /** One pass; returns what was queued again. */
-  async sweep(): Promise<SweepReport> {
-    if (this.running) return { replies: 0, deliveries: 0 };
-    this.running = true;
+  /** One pass (none while another runs); returns what was queued again. */
+  sweep(): Promise<SweepReport> {
+    return this.periodic.run();
+  }
+
+  private async pass(): Promise<SweepReport> {
     try {
       const report = { replies: await this.owedReplies(), deliveries: await this.undelivered() };
       if (report.replies + report.deliveries > 0) {
@@ -74,9 +77,7 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
       return report;
     } catch (error) {
       this.logger.warn({ err: error }, 'reply sweep failed; will try again');
-      return { replies: 0, deliveries: 0 };
-    } finally {
-      this.running = false;
+      return IDLE;
     }
   }
 

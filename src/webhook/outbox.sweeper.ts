@@ -9,6 +9,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
+import { PeriodicPass } from 'src/common/periodic-pass';
 import { operationsConfig, type OperationsConfig } from 'src/config/operations.config';
 import type { ProcessWebhookJob } from 'src/queue/jobs';
 import { retryFailedOrMissing } from 'src/queue/missing-jobs';
@@ -19,6 +20,7 @@ import type { WebhookSource } from 'src/webhook/webhook-event.entity';
 /** Younger events are still being queued by the request that stored them. */
 const MIN_AGE_MS = 5_000;
 const BATCH = 500;
+const IDLE = 0;
 
 /**
  * The outbox: every OUTBOX_SWEEP_MS, stored webhook events that are neither processed nor failed
@@ -28,8 +30,7 @@ const BATCH = 500;
 @Injectable()
 export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxSweeper.name);
-  private timer?: NodeJS.Timeout;
-  private running = false;
+  private readonly periodic = new PeriodicPass(() => this.pass(), IDLE);
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -39,18 +40,19 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), this.config.outboxSweepMs);
-    this.timer.unref();
+    this.periodic.start(this.config.outboxSweepMs);
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.periodic.stop();
   }
 
-  /** One pass; returns how many events were queued or retried. */
-  async sweep(): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
+  /** One pass (none while another runs); returns how many events were queued or retried. */
+  sweep(): Promise<number> {
+    return this.periodic.run();
+  }
+
+  private async pass(): Promise<number> {
     try {
       const rows = await this.dataSource.query<Array<{ id: string; source: WebhookSource }>>(
         `SELECT id, source FROM webhook_events
@@ -69,9 +71,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       return missing.length + retried;
     } catch (error) {
       this.logger.warn({ err: error }, 'outbox sweep failed; will try again');
-      return 0;
-    } finally {
-      this.running = false;
+      return IDLE;
     }
   }
 }
