@@ -111,13 +111,15 @@ function contentText(content: unknown): string {
 export type ModelCall = 'answer' | 'hang' | { status: number };
 
 /**
- * A zero-latency OpenAI-compatible model (`POST /v1/chat/completions`, the wire format of
+ * An OpenAI-compatible model (`POST /v1/chat/completions`, the wire format of
  * test/utils/fake-openai.ts): the answer is INTERFACE §5's JSON, and its reply repeats the
  * tracking tokens of the turn (the last user message), so that a send can be traced back to the
- * customer messages it answers. No figure appears in the reply, so the price guard lets it pass.
+ * customer messages it answers. It answers at once, or after `latencyMs`. No figure appears in the reply, so the price guard lets it pass.
  */
 export class FakeModel {
   calls = 0;
+  /** How long each answer takes, in ms (0: at once). */
+  latencyMs = 0;
   /** Called on every request before it is answered; may hold it or fail it. */
   onCall: (request: FakeRequest) => ModelCall = () => 'answer';
 
@@ -139,7 +141,14 @@ export class FakeModel {
     return this.server.close();
   }
 
-  private handle(request: FakeRequest): FakeAnswer {
+  private handle(request: FakeRequest): FakeAnswer | Promise<FakeAnswer> {
+    if (this.latencyMs <= 0) return this.answer(request);
+    return new Promise((resolve) =>
+      setTimeout(() => resolve(this.answer(request)), this.latencyMs),
+    );
+  }
+
+  private answer(request: FakeRequest): FakeAnswer {
     if (request.method !== 'POST' || request.path !== '/v1/chat/completions') {
       return { status: 404, body: { error: { message: 'no such route' } } };
     }

@@ -18,6 +18,8 @@ export interface BenchOptions {
   rate: number;
   /** pipeline, memory: products in each merchant's catalogue. */
   products: number;
+  /** pipeline: how long the fake model takes to answer, in ms. */
+  modelMs: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [benchmark…] [options]
@@ -31,6 +33,7 @@ Options (or environment variables):
   --messages <n>      memory: messages in all        (BENCH_MESSAGES, default 20000)
   --rate <r>          memory: offered msg/s          (BENCH_RATE, default 80)
   --products <n>      pipeline, memory: products per merchant (BENCH_PRODUCTS, default 50)
+  --model-ms <ms>     pipeline: the fake model's answer time (BENCH_MODEL_MS, default 0)
   --help              show this help`;
 
 export class UsageError extends Error {}
@@ -41,7 +44,14 @@ interface Limits {
 }
 
 type NumericOption =
-  'durationSec' | 'warmupSec' | 'connections' | 'workers' | 'messages' | 'rate' | 'products';
+  | 'durationSec'
+  | 'warmupSec'
+  | 'connections'
+  | 'workers'
+  | 'messages'
+  | 'rate'
+  | 'products'
+  | 'modelMs';
 
 const NUMERIC_FLAGS: Record<string, { key: NumericOption; env: string; limits: Limits }> = {
   duration: { key: 'durationSec', env: 'BENCH_DURATION', limits: { min: 1, max: 600 } },
@@ -51,6 +61,7 @@ const NUMERIC_FLAGS: Record<string, { key: NumericOption; env: string; limits: L
   messages: { key: 'messages', env: 'BENCH_MESSAGES', limits: { min: 100, max: 1_000_000 } },
   rate: { key: 'rate', env: 'BENCH_RATE', limits: { min: 1, max: 10_000 } },
   products: { key: 'products', env: 'BENCH_PRODUCTS', limits: { min: 0, max: 100_000 } },
+  'model-ms': { key: 'modelMs', env: 'BENCH_MODEL_MS', limits: { min: 0, max: 60_000 } },
 };
 
 const RATE_LIMITS: Limits = { min: 1, max: 10_000 };
@@ -84,6 +95,7 @@ export function parseOptions(
     messages: 20_000,
     rate: 80,
     products: 50,
+    modelMs: 0,
   };
   for (const [name, flag] of Object.entries(NUMERIC_FLAGS)) {
     const raw = env[flag.env];

@@ -239,6 +239,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     customersEach: CUSTOMERS_EACH,
     productsEach: context.options.products,
     historyEach: HISTORY_EACH,
+    modelMs: context.options.modelMs,
   });
   const meter = new CpuMeter(() => rig.pids());
   // A first reply per merchant warms every code path (and the database's caches) before measuring.
@@ -264,7 +265,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   const lines = [
     `${NAME}: highest sustained rate ${best ? `${formatCount(best.offered)} msg/s` : 'none'} ` +
       `(target ≥ ${TARGET_RATE}, stretch ${STRETCH_RATE}) with ${workers} worker process${workers > 1 ? 'es' : ''} and 1 API process; ` +
-      `${MERCHANTS} ManyChat merchants × ${CUSTOMERS_EACH} customers with ${HISTORY_EACH} earlier questions each, ${context.options.products} products each, AI_DEBOUNCE_MS=0, zero-latency model.`,
+      `${MERCHANTS} ManyChat merchants × ${CUSTOMERS_EACH} customers with ${HISTORY_EACH} earlier questions each, ${context.options.products} products each, AI_DEBOUNCE_MS=0, ${context.options.modelMs > 0 ? `a model answering in ${context.options.modelMs} ms` : 'zero-latency model'}.`,
     ...(atTarget
       ? [
           `${NAME}: added latency at ${formatCount(atTarget.offered)} msg/s (webhook sent → ManyChat send received, minus the model call): ` +

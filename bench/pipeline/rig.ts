@@ -45,6 +45,8 @@ export interface RigOptions {
   merchants: number;
   customersEach: number;
   productsEach: number;
+  /** The fake model's answer time in ms (0: at once). */
+  modelMs?: number;
   /** Earlier answered questions of every customer (0: a new shop, empty tables). */
   historyEach?: number;
   /** Settings on top of the rig's (which set AI_DEBOUNCE_MS=0 and point at the fakes). */
@@ -94,6 +96,7 @@ export class PipelineRig {
       await deleteRedisKeys(redis, redisPrefix);
     });
     const model = await FakeModel.start();
+    model.latencyMs = options.modelMs ?? 0;
     context.cleanup.add('stop the fake model', () => model.close());
     const manychat = await FakeManyChat.start();
     context.cleanup.add('stop the fake ManyChat', () => manychat.close());
