@@ -1,4 +1,5 @@
 import { CatalogueCache } from 'src/ai/catalogue-cache';
+import { AiResponseProcessor } from 'src/ai/ai-response.processor';
 import { ConversationAIOrchestrator } from 'src/ai/conversation-ai.orchestrator';
 import { SYSTEM_PROMPT } from 'src/ai/instagram-ai.service';
 import { HOLDING_REPLY_AR } from 'src/ai/offline-replier';
@@ -40,6 +41,7 @@ describe('AI replies (e2e)', () => {
       OPENAI_BASE_URL: model.baseUrl,
       OPENAI_MODEL: 'gpt-4o-mini',
       AI_DEBOUNCE_MS: '400',
+      AI_CONCURRENCY: '6',
       AI_TIMEOUT_MS: '1500',
     });
     merchant = await createMerchant(radd.app);
@@ -382,43 +384,114 @@ describe('AI replies (e2e)', () => {
     ]);
   });
 
-  it('reads the turn after the run that held the conversation has finished, not before', async () => {
+  it('stores nothing for a turn another run answered while the model was thinking, and reads the turn again', async () => {
     const customer = newCustomer();
     await dm(customer, { mid: `${customer}-1`, text: 'هلو' });
     const first = await replyTo(customer);
     const conversation = await conversationOf(customer);
     const db = database(radd.app);
-    // Another run holds the conversation; its reply is stored but not committed yet.
-    const other = db.createQueryRunner();
-    await other.connect();
-    try {
-      await other.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [conversation.id]);
-      await db.query(
-        `UPDATE messages SET answered_by = NULL WHERE conversation_id = $1 AND direction = 'in'`,
-        [conversation.id],
-      );
-      model.reset();
-      const waiting = radd.app
-        .get(ConversationAIOrchestrator)
-        .respond(merchant.id, conversation.id);
-      await eventually(async () => {
-        const [row] = await db.query<Array<{ waiting: number }>>(
-          `SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
-        );
-        return row.waiting > 0 ? true : undefined;
-      });
-      // The other run commits its reply, then lets go.
-      await db.query(
-        `UPDATE messages SET answered_by = $2 WHERE conversation_id = $1 AND direction = 'in'`,
-        [conversation.id, first.id],
-      );
-      await other.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [conversation.id]);
+    // The turn is open again; this run's model call takes a while.
+    await db.query(
+      `UPDATE messages SET answered_by = NULL WHERE conversation_id = $1 AND direction = 'in'`,
+      [conversation.id],
+    );
+    model.reset();
+    model.answer(() => ({
+      answer: {
+        reply: 'هلا بيك',
+        intent: 'greeting',
+        confidence: 0.9,
+        needsHuman: false,
+        productSkus: [],
+        language: 'ar',
+      },
+      delayMs: 500,
+    }));
+    const running = radd.app.get(ConversationAIOrchestrator).respond(merchant.id, conversation.id);
+    await eventually(() => Promise.resolve(model.calls.length > 0 ? true : undefined));
+    // Meanwhile another run answers the turn.
+    await db.query(
+      `UPDATE messages SET answered_by = $2 WHERE conversation_id = $1 AND direction = 'in'`,
+      [conversation.id, first.id],
+    );
 
-      expect(await waiting).toEqual({ outcome: 'skipped', reason: 'nothing new to answer' });
-      expect(model.calls).toHaveLength(0);
-    } finally {
-      await other.release();
-    }
+    expect(await running).toEqual({ outcome: 'skipped', reason: 'nothing new to answer' });
+    expect(model.calls).toHaveLength(1);
+    const bot = await db.query<Array<{ id: string }>>(
+      `SELECT id FROM messages WHERE conversation_id = $1 AND sender = 'bot'`,
+      [conversation.id],
+    );
+    expect(bot).toEqual([{ id: first.id }]);
+  });
+
+  it('answers a message once when two runs of its conversation overlap', async () => {
+    const customer = newCustomer();
+    model.answer(() => ({
+      answer: {
+        reply: 'هلا بيك',
+        intent: 'greeting',
+        confidence: 0.9,
+        needsHuman: false,
+        productSkus: [],
+        language: 'ar',
+      },
+      delayMs: 300,
+    }));
+    await dm(customer, { mid: `${customer}-1`, text: 'هلو' });
+    await replyTo(customer);
+    const conversation = await conversationOf(customer);
+    const db = database(radd.app);
+    await db.query(
+      `UPDATE messages SET answered_by = NULL WHERE conversation_id = $1 AND direction = 'in'`,
+      [conversation.id],
+    );
+    await db.query(`DELETE FROM messages WHERE conversation_id = $1 AND sender = 'bot'`, [
+      conversation.id,
+    ]);
+
+    const orchestrator = radd.app.get(ConversationAIOrchestrator);
+    const outcomes = await Promise.all([
+      orchestrator.respond(merchant.id, conversation.id),
+      orchestrator.respond(merchant.id, conversation.id),
+    ]);
+
+    const replies = outcomes.filter((outcome) => outcome.outcome === 'replied');
+    expect(replies).toHaveLength(1);
+    const rows = await db.query<Array<{ sender: string; answered_by: string | null; id: string }>>(
+      `SELECT id, sender, answered_by FROM messages WHERE conversation_id = $1 ORDER BY created_at`,
+      [conversation.id],
+    );
+    const bot = rows.filter((row) => row.sender === 'bot');
+    expect(bot).toHaveLength(1);
+    expect(rows.filter((row) => row.sender === 'customer')).toEqual([
+      { id: expect.any(String), sender: 'customer', answered_by: bot[0].id },
+    ]);
+  });
+
+  it('answers AI_CONCURRENCY turns at once, and no more', async () => {
+    expect(radd.app.get(AiResponseProcessor).worker.concurrency).toBe(6);
+    model.reset();
+    model.answer(() => ({
+      answer: {
+        reply: 'هلا بيك',
+        intent: 'greeting',
+        confidence: 0.9,
+        needsHuman: false,
+        productSkus: [],
+        language: 'ar',
+      },
+      delayMs: 800,
+    }));
+    const customers = Array.from({ length: 8 }, () => newCustomer());
+    await Promise.all(
+      customers.map((customer) => dm(customer, { mid: `${customer}-1`, text: 'هلو' })),
+    );
+    // Six turns wait for the model together; the other two only once a place is free.
+    await eventually(() => Promise.resolve(model.calls.length >= 6 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(model.calls).toHaveLength(6);
+    await Promise.all(customers.map((customer) => replyTo(customer)));
+    expect(model.calls).toHaveLength(8);
   });
 
   it('does not answer outside the 24-hour window', async () => {

@@ -1,20 +1,32 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
+import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import {
   ConversationAIOrchestrator,
   type RespondOutcome,
 } from 'src/ai/conversation-ai.orchestrator';
+import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
 import type { AiResponseJob } from 'src/queue/jobs';
 import { QueueName, WORKER_LOCK_OPTIONS } from 'src/queue/queue.constants';
 
-/** Consumes `ai-response`: one conversation turn per job. */
+/**
+ * Consumes `ai-response`: one conversation turn per job, AI_CONCURRENCY at once. A turn holds
+ * no database connection while the model answers, so the setting is bounded by the model
+ * provider's rate limits, not by DATABASE_POOL_SIZE.
+ */
 @Processor(QueueName.AiResponse, { concurrency: 10, ...WORKER_LOCK_OPTIONS })
-export class AiResponseProcessor extends WorkerHost {
+export class AiResponseProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(AiResponseProcessor.name);
 
-  constructor(private readonly orchestrator: ConversationAIOrchestrator) {
+  constructor(
+    private readonly orchestrator: ConversationAIOrchestrator,
+    @Inject(behaviourConfig.KEY) private readonly behaviour: BehaviourConfig,
+  ) {
     super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.behaviour.aiConcurrency;
   }
 
   async process(job: Job<AiResponseJob>): Promise<RespondOutcome> {

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type QueryRunner } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { CatalogueCache, type IndexedCatalogue } from 'src/ai/catalogue-cache';
 import { InstagramAIService, type TurnMessage } from 'src/ai/instagram-ai.service';
 import { handsOver, parseModelAnswer, type ModelAnswer } from 'src/ai/model-answer';
@@ -27,6 +27,8 @@ const MODEL_ATTEMPTS = 3;
 const WINDOW_MS = 24 * 3_600_000;
 const COMMENT_REPLY_WINDOW_MS = 7 * 24 * 3_600_000;
 const HISTORY_MESSAGES = 30;
+/** Reads of a turn that other runs keep answering first, before the job is retried later. */
+const TURN_READS = 3;
 /** Customer messages that are not a question to answer. */
 const SILENT_TYPES = ['like_heart', 'referral', 'unsupported'];
 
@@ -96,34 +98,24 @@ const CONVERSATION = `
     FROM conversations c JOIN merchants m ON m.id = c.merchant_id
    WHERE c.id = $1::uuid AND c.merchant_id = $2::uuid`;
 
-/** The conversation (every column null when there is none) once the turn's lock is held. */
-const READ = `SELECT true AS locked, r.* FROM (SELECT 1) one LEFT JOIN (${CONVERSATION}) r ON true`;
-
-/**
- * Takes the turn's lock if it is free, and reads the conversation in the same statement. The
- * read is only good when `locked`: its snapshot may predate a run that held the lock.
- */
-const READ_IF_LOCKED = `
-  SELECT l.locked, r.*
-    FROM (SELECT pg_try_advisory_lock(hashtextextended($1::text, 0)) AS locked) l
-    LEFT JOIN (${CONVERSATION}) r ON true`;
-
-type LockedRead = { locked: boolean } & (ConversationRow | { [K in keyof ConversationRow]: null });
-
 class ModelUnavailableError extends Error {}
 
-/**
- * The conversation's `reply_owed_at` as the turn saw it (text: every microsecond kept). The
- * turn's outcome settles that mark only: a message stored since set a newer one, which stays.
- */
-interface TurnClock {
-  owedMark?: string | null;
+/** A reply the model (or the offline replier, or the holding reply) gave for a turn. */
+interface TurnReply {
+  turn: TurnMessage[];
+  text: string;
+  attachments: MessageAttachment[];
+  answer: ModelAnswer;
+  handover: boolean;
+  source: ReplySource;
+  meta: Record<string, unknown>;
 }
 
 /**
  * Answers a conversation's unanswered customer messages (the turn) once: decides whether to
  * answer at all, asks the model (or the offline replier) with grounded context, guards the answer,
- * stores one reply per turn and hands it to delivery. Turns of one conversation never overlap.
+ * stores one reply per turn and hands it to delivery. A customer message is answered by one reply
+ * however many runs of its conversation overlap.
  */
 @Injectable()
 export class ConversationAIOrchestrator {
@@ -138,61 +130,68 @@ export class ConversationAIOrchestrator {
     private readonly catalogues: CatalogueCache,
   ) {}
 
+  /**
+   * No connection or lock is held while the model thinks: the turn is read, answered, then
+   * stored only if none of its messages was answered meanwhile (by another run of the same
+   * conversation). If one was, the turn is read again: what is left is the new turn.
+   */
   async respond(merchantId: string, conversationId: string): Promise<RespondOutcome> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      const turn: TurnClock = {};
-      let decided = false;
-      try {
-        // Usually the lock is free and one statement takes it and reads the conversation. When
-        // another run holds it, that read may predate the other run's reply: wait, read again.
-        const read = [conversationId, merchantId, SILENT_TYPES, HISTORY_MESSAGES];
-        let [row] = await rowsOf<LockedRead>(runner.manager, READ_IF_LOCKED, read);
-        if (!row.locked) {
-          await runner.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [conversationId]);
-          [row] = await rowsOf<LockedRead>(runner.manager, READ, read);
+    for (let read = 1; read <= TURN_READS; read += 1) {
+      const [conversation] = await rowsOf<ConversationRow>(this.dataSource, CONVERSATION, [
+        conversationId,
+        merchantId,
+        SILENT_TYPES,
+        HISTORY_MESSAGES,
+      ]);
+      const decided = await this.decide(merchantId, conversationId, conversation);
+      if ('outcome' in decided) {
+        // A decided turn settles what was owed when it was read; later messages stay owed.
+        if (conversation?.owed_mark) {
+          await this.dataSource.query(
+            `UPDATE conversations SET reply_owed_at = NULL
+              WHERE id = $1 AND merchant_id = $2 AND reply_owed_at = $3::timestamptz`,
+            [conversationId, merchantId, conversation.owed_mark],
+          );
         }
-        const conversation = row.id === null ? undefined : row;
-        const outcome = await this.respondLocked(
-          runner,
+        return decided;
+      }
+      const replyId = await this.store(
+        merchantId,
+        conversationId,
+        conversation?.owed_mark ?? null,
+        decided,
+      );
+      if (replyId === null) continue;
+      await this.delivery.enqueue(merchantId, replyId);
+      this.metrics.aiReplies.inc({ source: decided.source, handover: String(decided.handover) });
+      this.logger.log(
+        {
           merchantId,
           conversationId,
-          conversation,
-          turn,
-        );
-        decided = true;
-        return outcome;
-      } finally {
-        // A decided turn settles what was owed when it was read; later messages stay owed. The
-        // lock is a session's: a failed statement does not release it, this does.
-        await runner.query(
-          `WITH settled AS (
-             UPDATE conversations SET reply_owed_at = NULL
-              WHERE $2::boolean AND id = $1::uuid AND merchant_id = $3 AND reply_owed_at = $4::timestamptz
-           )
-           SELECT pg_advisory_unlock(hashtextextended($1::text, 0))`,
-          [conversationId, decided, merchantId, turn.owedMark ?? null],
-        );
-      }
-    } finally {
-      await runner.release();
+          replyId,
+          intent: decided.answer.intent,
+          source: decided.source,
+          handover: decided.handover,
+          messages: decided.turn.length,
+        },
+        'reply handed to delivery',
+      );
+      return { outcome: 'replied', replyId, source: decided.source };
     }
+    throw new Error('other runs kept answering the turn first; trying again later');
   }
 
-  private async respondLocked(
-    runner: QueryRunner,
+  /** Whether and how to answer the conversation's turn: a skip, or the reply to store. */
+  private async decide(
     merchantId: string,
     conversationId: string,
     conversation: ConversationRow | undefined,
-    clock: TurnClock,
-  ): Promise<RespondOutcome> {
+  ): Promise<RespondOutcome | TurnReply> {
     // A reply stored by an earlier, interrupted run goes to delivery now (the job id dedupes).
     for (const id of conversation?.pending_replies ?? []) {
       await this.delivery.enqueue(merchantId, id);
     }
     if (!conversation) return this.skip(merchantId, conversationId, 'conversation not found');
-    clock.owedMark = conversation.owed_mark;
     if (conversation.bot_paused_until && conversation.bot_paused_until.getTime() > Date.now()) {
       return this.skip(merchantId, conversationId, 'bot paused in this conversation');
     }
@@ -223,7 +222,7 @@ export class ConversationAIOrchestrator {
       profile: conversation.profile ?? {},
     };
     const catalogue = await this.catalogues.get(merchantId, conversation.catalogue_version, () =>
-      this.catalogue(runner, merchantId),
+      this.catalogue(merchantId),
     );
     const prompt = this.prompts.build({
       shop,
@@ -253,35 +252,19 @@ export class ConversationAIOrchestrator {
         ? [{ type: 'image', url: named[0].imageUrl }]
         : [];
 
-    const replyId = await this.store(runner, {
-      merchantId,
-      conversationId,
+    return {
       turn,
       text,
       attachments,
       answer,
       handover,
+      source,
       meta: {
         ai: { source, ...usage },
         productSkus: named.map((product) => product.sku),
         ...(commentId ? { replyToCommentId: commentId } : {}),
       },
-    });
-    await this.delivery.enqueue(merchantId, replyId);
-    this.metrics.aiReplies.inc({ source, handover: String(handover) });
-    this.logger.log(
-      {
-        merchantId,
-        conversationId,
-        replyId,
-        intent: answer.intent,
-        source,
-        handover,
-        messages: turn.length,
-      },
-      'reply handed to delivery',
-    );
-    return { outcome: 'replied', replyId, source };
+    };
   }
 
   /** The model's answer, guarded; the offline replier without a model; the holding reply on failure. */
@@ -389,7 +372,7 @@ export class ConversationAIOrchestrator {
   }
 
   /** Every product of the merchant, as stored now (CatalogueCache asks for it on a change). */
-  private async catalogue(runner: QueryRunner, merchantId: string): Promise<CatalogueProduct[]> {
+  private async catalogue(merchantId: string): Promise<CatalogueProduct[]> {
     const rows = await rowsOf<{
       sku: string;
       name: string;
@@ -399,7 +382,7 @@ export class ConversationAIOrchestrator {
       in_stock: boolean;
       image_url: string | null;
     }>(
-      runner.manager,
+      this.dataSource,
       `SELECT sku, name, description, price, currency, in_stock, image_url FROM products WHERE merchant_id = $1`,
       [merchantId],
     );
@@ -414,50 +397,54 @@ export class ConversationAIOrchestrator {
     }));
   }
 
-  /** Stores the reply once per turn and marks the turn answered, atomically. */
+  /**
+   * Stores the reply once per turn, marks the turn answered and settles what was owed when the
+   * turn was read (`owedMark`), in one statement, provided no message of the turn was answered
+   * meanwhile: the turn's rows are locked first, so of two runs storing at once the second sees
+   * what the first did. Null: the turn was answered meanwhile, nothing was stored.
+   */
   private async store(
-    runner: QueryRunner,
-    reply: {
-      merchantId: string;
-      conversationId: string;
-      turn: TurnMessage[];
-      text: string;
-      attachments: MessageAttachment[];
-      answer: ModelAnswer;
-      handover: boolean;
-      meta: Record<string, unknown>;
-    },
-  ): Promise<string> {
+    merchantId: string,
+    conversationId: string,
+    owedMark: string | null,
+    reply: TurnReply,
+  ): Promise<string | null> {
     const lastId = reply.turn[reply.turn.length - 1].id;
-    // One statement (atomic): the reply, once per turn (a reply an interrupted run stored for
-    // the same turn is kept), the turn marked answered by it, and the conversation touched.
-    const [stored] = await rowsOf<{ id: string }>(
-      runner.manager,
-      `WITH inserted AS (
+    const [stored] = await rowsOf<{ open: boolean; id: string | null }>(
+      this.dataSource,
+      `WITH turn AS (
+         SELECT id, answered_by FROM messages WHERE merchant_id = $1 AND id = ANY($8::uuid[]) FOR UPDATE
+       ),
+       open AS (
+         SELECT count(*) = cardinality($8::uuid[]) AND bool_and(answered_by IS NULL) AS ok FROM turn
+       ),
+       inserted AS (
          INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, intent,
                                delivery_status, meta, occurred_at, answers_through)
-         VALUES ($1, $2, 'out', 'bot', 'text', $3, $4, $5, 'queued', $6, now(), $7)
+         SELECT $1, $2, 'out', 'bot', 'text', $3, $4, $5, 'queued', $6, now(), $7 WHERE (SELECT ok FROM open)
          ON CONFLICT (answers_through) WHERE answers_through IS NOT NULL DO NOTHING
          RETURNING id
        ),
        reply AS (
          SELECT id FROM inserted
          UNION ALL
-         SELECT id FROM messages WHERE answers_through = $7 AND NOT EXISTS (SELECT 1 FROM inserted)
+         SELECT id FROM messages
+          WHERE answers_through = $7 AND (SELECT ok FROM open) AND NOT EXISTS (SELECT 1 FROM inserted)
        ),
        answered AS (
          UPDATE messages SET answered_by = (SELECT id FROM reply), intent = COALESCE(intent, $5)
-          WHERE merchant_id = $1 AND id = ANY($8::uuid[]) AND answered_by IS NULL
+          WHERE merchant_id = $1 AND id = ANY($8::uuid[]) AND answered_by IS NULL AND (SELECT ok FROM open)
        ),
        touched AS (
          UPDATE conversations SET last_message_at = GREATEST(last_message_at, now()), updated_at = now(),
-                needs_human = needs_human OR $9
-          WHERE id = $2 AND merchant_id = $1
+                needs_human = needs_human OR $9,
+                reply_owed_at = CASE WHEN reply_owed_at = $10::timestamptz THEN NULL ELSE reply_owed_at END
+          WHERE id = $2 AND merchant_id = $1 AND (SELECT ok FROM open)
        )
-       SELECT id FROM reply`,
+       SELECT (SELECT ok FROM open) AS open, (SELECT id FROM reply) AS id`,
       [
-        reply.merchantId,
-        reply.conversationId,
+        merchantId,
+        conversationId,
         reply.text,
         JSON.stringify(reply.attachments),
         reply.answer.intent,
@@ -465,12 +452,14 @@ export class ConversationAIOrchestrator {
         lastId,
         reply.turn.map((message) => message.id),
         reply.handover,
+        owedMark,
       ],
     );
-    if (stored) return stored.id;
+    if (!stored?.open) return null;
+    if (stored.id) return stored.id;
     // Stored meanwhile by a run this statement could not see yet: that one is the reply.
     const [earlier] = await rowsOf<{ id: string }>(
-      runner.manager,
+      this.dataSource,
       `SELECT id FROM messages WHERE answers_through = $1`,
       [lastId],
     );

@@ -9,6 +9,7 @@ export const behaviourConfig = registerAs('behaviour', () => {
     botPauseOnHumanMinutes: env.BOT_PAUSE_ON_HUMAN_MINUTES,
     sendRatePerMerchant: env.SEND_RATE_PER_MERCHANT,
     deliveryConcurrency: env.DELIVERY_CONCURRENCY,
+    aiConcurrency: env.AI_CONCURRENCY,
   };
 });
 export type BehaviourConfig = ReturnType<typeof behaviourConfig>;

@@ -6,7 +6,7 @@ import {
 
 /** What the fake model answers to one request. */
 export type ModelBehaviour =
-  | { answer: Record<string, unknown> }
+  | { answer: Record<string, unknown>; delayMs?: number }
   | { content: string | null }
   | { status: number; error?: Record<string, unknown> }
   | { hang: true };
@@ -89,6 +89,7 @@ export class FakeOpenAi {
     }
     const content = 'answer' in behaviour ? JSON.stringify(behaviour.answer) : behaviour.content;
     return {
+      delayMs: 'answer' in behaviour ? behaviour.delayMs : undefined,
       headers,
       body: {
         id: `chatcmpl-${this.server.requests.length}`,
