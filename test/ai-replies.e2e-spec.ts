@@ -18,6 +18,16 @@ interface ReplyRow {
   delivery_status: string;
 }
 
+/** A short greeting, as the model answers a "hello". */
+const GREETING = {
+  reply: 'هلا بيك',
+  intent: 'greeting',
+  confidence: 0.9,
+  needsHuman: false,
+  productSkus: [],
+  language: 'ar',
+};
+
 const PROFILE = {
   displayName: 'بيت الموضة',
   tone: 'ودود وقصير',
@@ -397,14 +407,7 @@ describe('AI replies (e2e)', () => {
     );
     model.reset();
     model.answer(() => ({
-      answer: {
-        reply: 'هلا بيك',
-        intent: 'greeting',
-        confidence: 0.9,
-        needsHuman: false,
-        productSkus: [],
-        language: 'ar',
-      },
+      answer: GREETING,
       delayMs: 500,
     }));
     const running = radd.app.get(ConversationAIOrchestrator).respond(merchant.id, conversation.id);
@@ -427,14 +430,7 @@ describe('AI replies (e2e)', () => {
   it('answers a message once when two runs of its conversation overlap', async () => {
     const customer = newCustomer();
     model.answer(() => ({
-      answer: {
-        reply: 'هلا بيك',
-        intent: 'greeting',
-        confidence: 0.9,
-        needsHuman: false,
-        productSkus: [],
-        language: 'ar',
-      },
+      answer: GREETING,
       delayMs: 300,
     }));
     await dm(customer, { mid: `${customer}-1`, text: 'هلو' });
@@ -472,14 +468,7 @@ describe('AI replies (e2e)', () => {
     expect(radd.app.get(AiResponseProcessor).worker.concurrency).toBe(6);
     model.reset();
     model.answer(() => ({
-      answer: {
-        reply: 'هلا بيك',
-        intent: 'greeting',
-        confidence: 0.9,
-        needsHuman: false,
-        productSkus: [],
-        language: 'ar',
-      },
+      answer: GREETING,
       delayMs: 800,
     }));
     const customers = Array.from({ length: 8 }, () => newCustomer());
