@@ -161,7 +161,13 @@ export class ConversationAIOrchestrator {
         conversation?.owed_mark ?? null,
         decided,
       );
-      if (replyId === null) continue;
+      if (replyId === null) {
+        this.logger.log(
+          { merchantId, conversationId, messages: decided.turn.length },
+          'turn answered by another run meanwhile; reading it again',
+        );
+        continue;
+      }
       await this.delivery.enqueue(merchantId, replyId);
       this.metrics.aiReplies.inc({ source: decided.source, handover: String(decided.handover) });
       this.logger.log(
