@@ -38,7 +38,6 @@ export type RespondOutcome =
 type ReplySource = 'model' | 'offline' | 'guard' | 'holding';
 
 interface ConversationRow {
-  id: string;
   bot_paused_until: Date | null;
   needs_human: boolean;
   last_customer_message_at: Date | null;
@@ -89,14 +88,14 @@ const TURN_AND_HISTORY = `
 
 /** The conversation the turn belongs to, with its merchant ($1 conversation, $2 merchant). */
 const CONVERSATION = `
-  SELECT c.id, c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile,
+  SELECT c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile,
          m.catalogue_version, c.reply_owed_at::text AS owed_mark,
          ARRAY(SELECT o.id FROM messages o
                 WHERE o.merchant_id = c.merchant_id AND o.conversation_id = c.id AND o.direction = 'out'
                   AND o.sender = 'bot' AND o.delivery_status = 'queued') AS pending_replies,
          (${TURN_AND_HISTORY}) AS messages
     FROM conversations c JOIN merchants m ON m.id = c.merchant_id
-   WHERE c.id = $1::uuid AND c.merchant_id = $2::uuid`;
+   WHERE c.id = $1 AND c.merchant_id = $2`;
 
 class ModelUnavailableError extends Error {}
 
