@@ -40,6 +40,23 @@ export class AiReplyScheduler {
     });
   }
 
+  /** Schedules the replies of many conversations: without a wait, in one round trip. */
+  async scheduleMany(replies: readonly AiResponseJob[]): Promise<void> {
+    if (this.config.aiDebounceMs > 0) {
+      await Promise.all(
+        replies.map((reply) => this.schedule(reply.merchantId, reply.conversationId)),
+      );
+      return;
+    }
+    if (replies.length === 0) return;
+    await this.queue.addBulk(
+      replies.map(({ merchantId, conversationId }) => ({
+        name: 'reply',
+        data: { merchantId, conversationId },
+      })),
+    );
+  }
+
   /**
    * Queues the reply a conversation has been owed since `owedAt` (its job was lost): once per
    * owed moment, however often it is asked, and without a wait.

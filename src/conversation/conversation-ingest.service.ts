@@ -53,6 +53,41 @@ function conversationUpsert(rows: string): string {
 
 const CONVERSATION_UPSERT = conversationUpsert('VALUES ($1, $2, $3, $4)');
 
+/** How a customer's Instagram message is stored, and whether the bot should answer it. */
+export function customerMessageFields(
+  event: MessageEvent,
+  merchant: MerchantRoute,
+): {
+  type: string;
+  text: string | null;
+  attachments: MessageAttachment[];
+  meta: Record<string, unknown>;
+  answerable: boolean;
+} {
+  const type = event.isUnsupported
+    ? 'unsupported'
+    : event.text !== undefined || event.attachments.length === 0
+      ? 'text'
+      : (event.attachments[0]?.type ?? 'text');
+  const answerable =
+    !event.isUnsupported &&
+    (event.text !== undefined ||
+      event.attachments.some((attachment) => !NO_ANSWER_ATTACHMENTS.has(attachment.type))) &&
+    (!event.standby || merchant.deliveryChannel === 'manychat');
+  return {
+    type,
+    text: event.text ?? null,
+    attachments: event.attachments,
+    meta: compact({
+      replyTo: event.replyTo,
+      quickReplyPayload: event.quickReplyPayload,
+      referral: event.referral,
+      standby: event.standby || undefined,
+    }),
+    answerable,
+  };
+}
+
 /**
  * Writes Instagram events into customers, conversations and messages, inside the caller's
  * transaction. Every write is an upsert or guarded by a unique key, so two events racing for a new
@@ -170,32 +205,15 @@ export class ConversationIngestService {
       return { status: 'ignored', note: 'message from the business without is_echo' };
     }
     const thread = await this.thread(manager, merchant.id, event.customerId, event.timestamp, true);
-    const type = event.isUnsupported
-      ? 'unsupported'
-      : event.text !== undefined || event.attachments.length === 0
-        ? 'text'
-        : (event.attachments[0]?.type ?? 'text');
-    const answerable =
-      !event.isUnsupported &&
-      (event.text !== undefined ||
-        event.attachments.some((attachment) => !NO_ANSWER_ATTACHMENTS.has(attachment.type))) &&
-      (!event.standby || merchant.deliveryChannel === 'manychat');
+    const { answerable, ...fields } = customerMessageFields(event, merchant);
     const inserted = await this.insertMessage(manager, {
       merchantId: merchant.id,
       conversationId: thread.conversationId,
       direction: 'in',
       sender: 'customer',
-      type,
-      text: event.text ?? null,
-      attachments: event.attachments,
+      ...fields,
       mid: event.mid,
       occurredAt: event.timestamp,
-      meta: compact({
-        replyTo: event.replyTo,
-        quickReplyPayload: event.quickReplyPayload,
-        referral: event.referral,
-        standby: event.standby || undefined,
-      }),
       owesReply: answerable ? 'if-stored' : undefined,
     });
     return {

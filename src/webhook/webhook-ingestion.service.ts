@@ -8,6 +8,7 @@ import {
 } from 'src/conversation/conversation-ingest.service';
 import { CustomerProfileService } from 'src/conversation/customer-profile.service';
 import { MerchantDirectory, type MerchantRoute } from 'src/merchant/merchant-directory';
+import { CustomerMessageBatch, type CustomerMessage } from 'src/webhook/customer-message.batch';
 import { parseInstagramWebhook } from 'src/webhook/instagram-event.parser';
 import type { InstagramEvent } from 'src/webhook/instagram-events';
 import { parseManyChatInbound } from 'src/webhook/manychat-inbound';
@@ -102,6 +103,7 @@ export class WebhookIngestionService {
     private readonly conversations: ConversationIngestService,
     private readonly profiles: CustomerProfileService,
     private readonly replies: AiReplyScheduler,
+    private readonly customerMessages: CustomerMessageBatch,
   ) {}
 
   /**
@@ -141,22 +143,13 @@ export class WebhookIngestionService {
       const events = together
         .flatMap((webhook) => webhook.events.map((event) => ({ webhookId: webhook.id, event })))
         .sort((a, b) => compareKeys(threadKey(a.event), threadKey(b.event)));
-      const followUps = await this.dataSource
-        .transaction(async (manager) => {
-          const found = new FollowUps();
-          for (const { webhookId, event } of events) {
-            const merchant = merchants.get(event.accountId);
-            found.add(merchant, await this.applyOnce(manager, webhookId, event, merchant));
-          }
-          return found;
-        })
-        .catch((error: unknown) => {
-          this.logger.warn(
-            { webhooks: together.length, err: asError(error).message },
-            'webhooks taken together failed; processing each alone',
-          );
-          return null;
-        });
+      const followUps = await this.applyTogether(events, merchants).catch((error: unknown) => {
+        this.logger.warn(
+          { webhooks: together.length, err: asError(error).message },
+          'webhooks taken together failed; processing each alone',
+        );
+        return null;
+      });
       if (followUps) {
         const finished = await this.finish(
           followUps,
@@ -170,6 +163,38 @@ export class WebhookIngestionService {
       }
     }
     return ids.map((id) => outcomes.get(id) ?? new Error('webhook left unprocessed'));
+  }
+
+  /**
+   * The events of many webhooks, all or none. When every one is a customer's message to a known
+   * merchant (most traffic), one statement stores them; else one transaction applies them one by
+   * one. Events whose identity was recorded before are worked out one by one either way.
+   */
+  private async applyTogether(
+    events: Array<{ webhookId: string; event: InstagramEvent }>,
+    merchants: Map<string, MerchantRoute>,
+  ): Promise<FollowUps> {
+    const found = new FollowUps();
+    let left = events;
+    const messages: CustomerMessage[] = [];
+    for (const { webhookId, event } of events) {
+      const merchant = merchants.get(event.accountId);
+      if (!CustomerMessageBatch.takes(event, merchant) || !merchant) break;
+      messages.push({ webhookEventId: webhookId, merchant, event });
+    }
+    if (messages.length === events.length) {
+      const results = await this.customerMessages.store(messages);
+      results.forEach((result, index) => found.add(messages[index].merchant, result));
+      left = events.filter((_, index) => results[index] === null);
+      if (left.length === 0) return found;
+    }
+    return this.dataSource.transaction(async (manager) => {
+      for (const { webhookId, event } of left) {
+        const merchant = merchants.get(event.accountId);
+        found.add(merchant, await this.applyOnce(manager, webhookId, event, merchant));
+      }
+      return found;
+    });
   }
 
   /** One webhook's events, each in a transaction of its own: an event that fails stops only itself. */
@@ -191,9 +216,12 @@ export class WebhookIngestionService {
 
   /** What follows committed events: replies queued, pending ones rechecked, the bodies marked done. */
   private async finish(followUps: FollowUps, webhookEventIds: string[]): Promise<void> {
-    for (const [conversationId, merchantId] of followUps.answers) {
-      await this.replies.schedule(merchantId, conversationId);
-    }
+    await this.replies.scheduleMany(
+      [...followUps.answers].map(([conversationId, merchantId]) => ({
+        merchantId,
+        conversationId,
+      })),
+    );
     for (const conversationId of followUps.rechecks) {
       if (!followUps.answers.has(conversationId)) await this.cancelIfNothingLeft(conversationId);
     }

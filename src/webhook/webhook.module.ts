@@ -6,6 +6,7 @@ import type { RoleParts } from 'src/config/app.config';
 import { ConversationModule } from 'src/conversation/conversation.module';
 import { MerchantModule } from 'src/merchant/merchant.module';
 import { AuthFailureLimiter } from 'src/webhook/auth-failure.limiter';
+import { CustomerMessageBatch } from 'src/webhook/customer-message.batch';
 import { InboundEvent } from 'src/webhook/inbound-event.entity';
 import { InstagramWebhookController } from 'src/webhook/instagram-webhook.controller';
 import { InstagramWebhookHandler } from 'src/webhook/instagram-webhook.handler';
@@ -35,7 +36,9 @@ export class WebhookModule {
       ProcessWebhookProducer,
       OutboxSweeper,
       ...(role.http ? [InstagramWebhookHandler, ManyChatWebhookHandler, AuthFailureLimiter] : []),
-      ...(role.worker ? [WebhookIngestionService, ProcessWebhookProcessor] : []),
+      ...(role.worker
+        ? [WebhookIngestionService, CustomerMessageBatch, ProcessWebhookProcessor]
+        : []),
     ],
   }));
 }
