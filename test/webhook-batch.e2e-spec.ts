@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startApp, type TestApp } from 'test/utils/app';
 import {
   createMerchant,
+  customerEvent,
   database,
   eventually,
   postSigned,
@@ -102,25 +103,6 @@ describe('Instagram webhook: bodies processed together (e2e)', () => {
     );
     expect(stored.map((row) => row.mid)).toEqual(['m-order-0', 'm-order-1', 'm-order-2']);
   });
-
-  /** The body of one customer event of any kind, in Meta's messaging envelope. */
-  function customerEvent(
-    account: string,
-    customer: string,
-    timestamp: number,
-    item: Record<string, unknown>,
-  ): string {
-    return JSON.stringify({
-      object: 'instagram',
-      entry: [
-        {
-          id: account,
-          time: timestamp,
-          messaging: [{ sender: { id: customer }, recipient: { id: account }, timestamp, ...item }],
-        },
-      ],
-    });
-  }
 
   async function pendingReplies(): Promise<string[]> {
     const jobs = await queue(radd.app, QueueName.AiResponse).getJobs(['delayed', 'waiting']);

@@ -14,6 +14,7 @@ import { QueueName, WORKER_LOCK_OPTIONS } from 'src/queue/queue.constants';
  * no database connection while the model answers, so the setting is bounded by the model
  * provider's rate limits, not by DATABASE_POOL_SIZE.
  */
+// The concurrency here holds only until bootstrap sets AI_CONCURRENCY (a decorator sees no config).
 @Processor(QueueName.AiResponse, { concurrency: 10, ...WORKER_LOCK_OPTIONS })
 export class AiResponseProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(AiResponseProcessor.name);

@@ -83,6 +83,25 @@ export async function eventually<T>(
   }
 }
 
+/** One event from a customer to the account (any `messaging` item), in Meta's envelope. */
+export function customerEvent(
+  account: string,
+  customer: string,
+  timestamp: number,
+  item: Record<string, unknown>,
+): string {
+  return JSON.stringify({
+    object: 'instagram',
+    entry: [
+      {
+        id: account,
+        time: timestamp,
+        messaging: [{ sender: { id: customer }, recipient: { id: account }, timestamp, ...item }],
+      },
+    ],
+  });
+}
+
 /** A text DM from a customer to the account, in Meta's messaging envelope. */
 export function textDm(
   account: string,
@@ -91,21 +110,5 @@ export function textDm(
   text: string,
   timestamp = Date.now(),
 ): string {
-  return JSON.stringify({
-    object: 'instagram',
-    entry: [
-      {
-        id: account,
-        time: timestamp,
-        messaging: [
-          {
-            sender: { id: customer },
-            recipient: { id: account },
-            timestamp,
-            message: { mid, text },
-          },
-        ],
-      },
-    ],
-  });
+  return customerEvent(account, customer, timestamp, { message: { mid, text } });
 }
