@@ -229,6 +229,26 @@ describe('Instagram webhook: bodies processed together (e2e)', () => {
     expect(message.meta.reactions).toHaveLength(1);
   });
 
+  it('stores a message whose emoji was cut in half, with U+FFFD for the half, and owes it a reply', async () => {
+    const merchant = await createMerchant(radd.app);
+    const body = textDm(merchant.instagramAccountId, 'c-half', 'm-half', 'شكرا \ud83d');
+    expect(body).toContain('\\ud83d');
+    const [id] = await store([body]);
+    expect(await radd.app.get(WebhookIngestionService).processMany([id])).toEqual(['processed']);
+    const [row] = await db().query<
+      Array<{ text: string; payload: { message: { text: string } }; owed: boolean }>
+    >(
+      `SELECT m.text, e.payload, c.reply_owed_at IS NOT NULL AS owed FROM messages m
+         JOIN inbound_events e ON e.event_key = m.mid AND e.merchant_id = m.merchant_id
+         JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.merchant_id = $1`,
+      [merchant.id],
+    );
+    expect(row.text).toBe('شكرا \ufffd');
+    expect(row.payload.message.text).toBe('شكرا \ufffd');
+    expect(row.owed).toBe(true);
+  });
+
   it('drops U+0000 from what a customer wrote, which PostgreSQL text cannot hold', async () => {
     const merchant = await createMerchant(radd.app);
     const body = textDm(merchant.instagramAccountId, 'c-nul', 'm-nul', 'ha\u0000lo');

@@ -1,4 +1,5 @@
 import secureJson from 'secure-json-parse';
+import { storableText } from 'src/common/storable-text';
 
 /** What a merchant's ManyChat flow posts to Radd (INTERFACE §3.2). */
 export interface ManyChatInbound {
@@ -13,10 +14,6 @@ export const MANYCHAT_TEXT_MAX = 4_000;
 /** Long numeric ids lose digits in JSON.parse: quote them in the raw text first. */
 function quoteIds(raw: string): string {
   return raw.replace(/("(?:subscriber_id|ig_id)"\s*:\s*)(-?\d+)(?=\s*[,}])/g, '$1"$2"');
-}
-
-function withoutNul(text: string): string {
-  return text.replaceAll('\u0000', '');
 }
 
 function id(value: unknown): string | undefined {
@@ -49,8 +46,7 @@ export function parseManyChatInbound(rawBody: Buffer): ManyChatInbound | string 
   ) {
     return 'ig_id must be a numeric id (string or number) when given';
   }
-  // U+0000 is valid in JSON but not in PostgreSQL text: it carries nothing a reader would miss.
-  const text = typeof fields.text === 'string' ? withoutNul(fields.text) : undefined;
+  const text = typeof fields.text === 'string' ? storableText(fields.text) : undefined;
   if (text === undefined || text.trim() === '') {
     return 'text must be a non-empty string';
   }
@@ -68,8 +64,8 @@ export function parseManyChatInbound(rawBody: Buffer): ManyChatInbound | string 
     subscriberId,
     igId: id(fields.ig_id),
     igUsername:
-      typeof fields.ig_username === 'string' && withoutNul(fields.ig_username) !== ''
-        ? withoutNul(fields.ig_username)
+      typeof fields.ig_username === 'string' && storableText(fields.ig_username) !== ''
+        ? storableText(fields.ig_username)
         : undefined,
     text,
   };

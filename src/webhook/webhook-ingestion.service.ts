@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AiReplyScheduler } from 'src/ai/ai-reply.scheduler';
+import { storableText } from 'src/common/storable-text';
 import {
   ConversationIngestService,
   type IngestResult,
@@ -56,19 +57,25 @@ class FollowUps {
 
 /**
  * The Instagram events of a stored body, each with a time (the receipt's when Meta gave none).
- * The body was verified and checked to be a JSON object when it was received. JSON can carry
- * U+0000, which PostgreSQL text cannot: it is dropped from every string.
+ * The body was verified and checked to be a JSON object when it was received. JSON can carry what
+ * PostgreSQL refuses: U+0000 is dropped from every string, and a lone surrogate (`\ud83d` without
+ * its pair) becomes U+FFFD.
  */
 function instagramEventsOf(stored: StoredEvent): InstagramEvent[] {
   const text = stored.raw_body.toString('utf8');
-  const body: unknown = text.includes('\\u0000') ? JSON.parse(text, withoutNul) : JSON.parse(text);
+  const body: unknown = STORABLE_ONLY_WITH_CARE.test(text)
+    ? JSON.parse(text, storable)
+    : JSON.parse(text);
   return parseInstagramWebhook(body).map((event) =>
     event.timestamp > 0 ? event : { ...event, timestamp: stored.received_at.getTime() },
   );
 }
 
-function withoutNul(_key: string, value: unknown): unknown {
-  return typeof value === 'string' ? value.replaceAll('\u0000', '') : value;
+/** JSON escapes of U+0000 and of surrogates, which may stand alone. */
+const STORABLE_ONLY_WITH_CARE = /\\u(0000|d[89a-f])/i;
+
+function storable(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? storableText(value) : value;
 }
 
 /** The account and customer whose rows an event writes. */
