@@ -10,6 +10,7 @@ import {
   type BodyLimitRouteConfig,
 } from 'src/common/body-limits';
 import { REQUEST_ID_HEADER, requestId } from 'src/common/logging';
+import { holdsOnlyStorableText, mayHoldUnstorableText } from 'src/common/storable-text';
 import { ApiValidationPipe } from 'src/common/validation';
 import { INSTAGRAM_WEBHOOK_PATH } from 'src/webhook/instagram-webhook.controller';
 import { MANYCHAT_WEBHOOK_PATH } from 'src/webhook/manychat-webhook.controller';
@@ -79,6 +80,9 @@ function isRawBodyRoute(path: string): boolean {
   return path === INSTAGRAM_WEBHOOK_PATH || path.startsWith(`${MANYCHAT_WEBHOOK_PATH}/`);
 }
 
+const UNSTORABLE_TEXT =
+  'the body holds text that cannot be stored: U+0000, or half of a surrogate pair (\\ud800-\\udfff alone)';
+
 /**
  * JSON bodies: kept as raw bytes (`request.rawBody`) everywhere, parsed safely (prototype
  * poisoning refused) except on signed webhook routes, which get the bytes unparsed.
@@ -95,7 +99,14 @@ export function useJsonBodies(app: NestFastifyApplication): void {
         done(null, body);
         return;
       }
-      void parseJson(request, body.toString('utf8'), done);
+      const text = body.toString('utf8');
+      void parseJson(request, text, (error, value: unknown) => {
+        if (!error && mayHoldUnstorableText(text) && !holdsOnlyStorableText(value)) {
+          done(Object.assign(new Error(UNSTORABLE_TEXT), { statusCode: 400 }));
+          return;
+        }
+        done(error, value);
+      });
     },
   );
 }
@@ -105,7 +116,14 @@ function useCsvBodies(app: NestFastifyApplication): void {
   app.useBodyParser<Server>(
     'text/csv',
     { bodyLimit: IMPORT_BODY_LIMIT_BYTES },
-    (_request, body, done) => done(null, body.toString('utf8')),
+    (_request, body, done) => {
+      const text = body.toString('utf8');
+      if (text.includes('\u0000')) {
+        done(Object.assign(new Error(UNSTORABLE_TEXT), { statusCode: 400 }));
+        return;
+      }
+      done(null, text);
+    },
   );
 }
 

@@ -154,6 +154,23 @@ const CASES: BadRequest[] = [
     message: /not valid JSON/,
   },
   {
+    what: 'a lone surrogate (half of an emoji) in a string',
+    method: 'POST',
+    path: '/api/merchants',
+    raw: {
+      contentType: 'application/json',
+      data: JSON.stringify(merchant({ profile: { description: 'a\ud83d' } })),
+    },
+    message: /cannot be stored: U\+0000, or half of a surrogate pair/,
+  },
+  {
+    what: 'U+0000 in a string',
+    method: 'POST',
+    path: '/api/merchants',
+    raw: { contentType: 'application/json', data: JSON.stringify(merchant({ name: 'a\u0000b' })) },
+    message: /cannot be stored: U\+0000/,
+  },
+  {
     what: 'an unsupported content type',
     method: 'POST',
     path: '/api/merchants',
@@ -338,6 +355,13 @@ const CASES: BadRequest[] = [
     path: '/api/merchants/:m/products/import',
     raw: { contentType: 'text/csv', data: 'sku,name\nA,a\n' },
     message: /the header has no price column/,
+  },
+  {
+    what: 'a CSV holding U+0000',
+    method: 'POST',
+    path: '/api/merchants/:m/products/import',
+    raw: { contentType: 'text/csv', data: 'sku,name,price\nA,a\u0000b,1\n' },
+    message: /cannot be stored: U\+0000/,
   },
   {
     what: 'a CSV with an unknown column',

@@ -51,6 +51,21 @@ describe('log redaction', () => {
   });
 });
 
+describe('failed statements in logs', () => {
+  it('keep the statement and blank its values', () => {
+    const { logger, lines } = capture();
+    const failed = Object.assign(new Error('invalid input syntax for type json'), {
+      query: 'INSERT INTO messages (text) VALUES ($1)',
+      parameters: ['بيش القميص؟ رقمي 07701234567'],
+    });
+    logger.error({ err: failed }, 'unhandled error');
+    const out = lines();
+    expect(out).not.toContain('07701234567');
+    expect(out).toContain('INSERT INTO messages');
+    expect(out).toContain('invalid input syntax');
+  });
+});
+
 describe('redactUrl', () => {
   it('blanks the verify token and other secret-like query values', () => {
     const url = '/webhooks/instagram?hub.mode=subscribe&hub.verify_token=s3cret&hub.challenge=42';

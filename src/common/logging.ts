@@ -35,6 +35,9 @@ export const REDACT_PATHS = [
   'req.headers["x-radd-secret"]',
   'res.headers["set-cookie"]',
   ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
+  // The values of a failed statement (TypeORM's QueryFailedError): sealed credentials, what
+  // customers wrote. The statement itself stays in the log.
+  'err.parameters',
 ];
 
 /** The URL with the values of token-like query parameters (hub.verify_token, …) blanked. */
