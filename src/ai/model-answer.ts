@@ -1,4 +1,5 @@
 import { INTENTS, type Intent } from 'src/ai/intents';
+import { parseStorableJson } from 'src/common/storable-text';
 
 /** The structured answer of INTERFACE §5, from the model or the offline replier. */
 export interface ModelAnswer {
@@ -33,7 +34,8 @@ export function parseModelAnswer(content: string | null | undefined): ModelAnswe
   if (!content) return null;
   let value: unknown;
   try {
-    value = JSON.parse(content.trim().replace(/^```(?:json)?\s*|\s*```$/g, ''));
+    // What the model wrote is stored: U+0000 and lone surrogates would fail the insert.
+    value = parseStorableJson(content.trim().replace(/^```(?:json)?\s*|\s*```$/g, ''));
   } catch {
     return null;
   }

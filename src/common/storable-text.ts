@@ -26,3 +26,12 @@ export function holdsOnlyStorableText(value: unknown): boolean {
   }
   return true;
 }
+
+/** JSON.parse, with every string of the value made storable (`storableText`). */
+export function parseStorableJson(json: string): unknown {
+  return mayHoldUnstorableText(json)
+    ? JSON.parse(json, (_key, value: unknown) =>
+        typeof value === 'string' ? storableText(value) : value,
+      )
+    : JSON.parse(json);
+}

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AiReplyScheduler } from 'src/ai/ai-reply.scheduler';
-import { storableText } from 'src/common/storable-text';
+import { parseStorableJson } from 'src/common/storable-text';
 import {
   ConversationIngestService,
   type IngestResult,
@@ -62,20 +62,10 @@ class FollowUps {
  * its pair) becomes U+FFFD.
  */
 function instagramEventsOf(stored: StoredEvent): InstagramEvent[] {
-  const text = stored.raw_body.toString('utf8');
-  const body: unknown = STORABLE_ONLY_WITH_CARE.test(text)
-    ? JSON.parse(text, storable)
-    : JSON.parse(text);
+  const body = parseStorableJson(stored.raw_body.toString('utf8'));
   return parseInstagramWebhook(body).map((event) =>
     event.timestamp > 0 ? event : { ...event, timestamp: stored.received_at.getTime() },
   );
-}
-
-/** JSON escapes of U+0000 and of surrogates, which may stand alone. */
-const STORABLE_ONLY_WITH_CARE = /\\u(0000|d[89a-f])/i;
-
-function storable(_key: string, value: unknown): unknown {
-  return typeof value === 'string' ? storableText(value) : value;
 }
 
 /** The account and customer whose rows an event writes. */
