@@ -163,9 +163,11 @@ export class WebhookIngestionService {
   }
 
   /**
-   * The events of many webhooks, all or none. When every one is a customer's message to a known
-   * merchant (most traffic), one statement stores them; else one transaction applies them one by
-   * one. Events whose identity was recorded before are worked out one by one either way.
+   * The events of many webhooks. When every one is a customer's message to a known merchant (most
+   * traffic), one statement stores them; else one transaction applies them one by one, all or
+   * none. Events whose identity was recorded before are worked out one by one, in a transaction
+   * after the statement: should that one fail, each body is processed alone and finds what the
+   * statement stored recorded under its own id (a retry, as after a crash).
    */
   private async applyTogether(
     events: Array<{ webhookId: string; event: InstagramEvent }>,
