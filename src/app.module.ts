@@ -42,7 +42,7 @@ export class AppModule {
         DatabaseModule,
         MetricsModule,
         RedisModule,
-        QueueModule,
+        QueueModule.forRole(parts),
         HealthModule,
         OperationsModule.forRole(parts),
         MerchantModule,

@@ -62,6 +62,30 @@ describe('process roles (e2e)', () => {
     }
   });
 
+  it('queue workers wait out a Redis outage; an api process queues on connections that fail fast', async () => {
+    const api = await startApp({ APP_ROLE: 'api' });
+    const worker = await startApp({ APP_ROLE: 'worker' });
+    try {
+      const offlineQueue = (app: TestApp['app'], name: string) =>
+        (queue(app, name).opts.connection as { enableOfflineQueue?: boolean }).enableOfflineQueue;
+      expect(offlineQueue(api.app, QueueName.ProcessWebhook)).toBe(false);
+      expect(offlineQueue(api.app, QueueName.MessageDelivery)).toBe(false);
+      const hosts = worker.app
+        .get(DiscoveryService)
+        .getProviders()
+        .map((wrapper) => wrapper.instance as unknown)
+        .filter((instance): instance is WorkerHost => instance instanceof WorkerHost);
+      expect(hosts).toHaveLength(4);
+      for (const host of hosts) {
+        const connection = host.worker.opts.connection as { enableOfflineQueue?: boolean };
+        expect(connection.enableOfflineQueue).not.toBe(false);
+      }
+    } finally {
+      await worker.close();
+      await api.close();
+    }
+  });
+
   it('a worker being shut down finishes the job it is running before it stops', async () => {
     const radd = await startApp();
     const merchant = await createMerchant(radd.app);

@@ -1,7 +1,14 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
+import { withTimeout } from 'src/common/timeout';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { QueueManager, type QueueCounts } from 'src/queue/queue-manager';
+
+/**
+ * A scrape does not wait for Redis longer than this: a worker process's queue connections wait out
+ * an outage (see QueueModule), and the scrape answers without the queue figures meanwhile.
+ */
+const READ_TIMEOUT_MS = 2_000;
 
 /** Queue depth and the age of the oldest waiting job, read from Redis when Prometheus scrapes. */
 @Injectable()
@@ -21,7 +28,10 @@ export class QueueMetrics implements OnModuleInit {
       async collect() {
         this.reset();
         for (const [name] of queues.all()) {
-          const counts: QueueCounts | null = await queues.counts(name).catch(() => null);
+          const counts: QueueCounts | null = await withTimeout(
+            queues.counts(name),
+            READ_TIMEOUT_MS,
+          ).catch(() => null);
           if (!counts) continue;
           for (const [state, count] of Object.entries(counts) as Array<[string, number]>) {
             this.set({ queue: name, state }, count);
@@ -36,7 +46,9 @@ export class QueueMetrics implements OnModuleInit {
       registers: [this.metrics.registry],
       async collect() {
         for (const [name] of queues.all()) {
-          const age = await queues.oldestWaitingSeconds(name).catch(() => null);
+          const age = await withTimeout(queues.oldestWaitingSeconds(name), READ_TIMEOUT_MS).catch(
+            () => null,
+          );
           this.set({ queue: name }, age ?? 0);
         }
       },
