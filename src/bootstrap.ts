@@ -80,8 +80,15 @@ function isRawBodyRoute(path: string): boolean {
   return path === INSTAGRAM_WEBHOOK_PATH || path.startsWith(`${MANYCHAT_WEBHOOK_PATH}/`);
 }
 
-const UNSTORABLE_TEXT =
-  'the body holds text that cannot be stored: U+0000, or half of a surrogate pair (\\ud800-\\udfff alone)';
+/** A body whose text PostgreSQL would refuse: a 400 before anything tries to store it. */
+function unstorableText(): Error {
+  return Object.assign(
+    new Error(
+      'the body holds text that cannot be stored: U+0000, or half of a surrogate pair (\\ud800-\\udfff alone)',
+    ),
+    { statusCode: 400 },
+  );
+}
 
 /**
  * JSON bodies: kept as raw bytes (`request.rawBody`) everywhere, parsed safely (prototype
@@ -102,7 +109,7 @@ export function useJsonBodies(app: NestFastifyApplication): void {
       const text = body.toString('utf8');
       void parseJson(request, text, (error, value: unknown) => {
         if (!error && mayHoldUnstorableText(text) && !holdsOnlyStorableText(value)) {
-          done(Object.assign(new Error(UNSTORABLE_TEXT), { statusCode: 400 }));
+          done(unstorableText());
           return;
         }
         done(error, value);
@@ -119,7 +126,7 @@ function useCsvBodies(app: NestFastifyApplication): void {
     (_request, body, done) => {
       const text = body.toString('utf8');
       if (text.includes('\u0000')) {
-        done(Object.assign(new Error(UNSTORABLE_TEXT), { statusCode: 400 }));
+        done(unstorableText());
         return;
       }
       done(null, text);

@@ -114,7 +114,8 @@ export type ModelCall = 'answer' | 'hang' | { status: number };
  * An OpenAI-compatible model (`POST /v1/chat/completions`, the wire format of
  * test/utils/fake-openai.ts): the answer is INTERFACE §5's JSON, and its reply repeats the
  * tracking tokens of the turn (the last user message), so that a send can be traced back to the
- * customer messages it answers. It answers at once, or after `latencyMs`. No figure appears in the reply, so the price guard lets it pass.
+ * customer messages it answers. It answers at once, or after `latencyMs`. No figure appears in
+ * the reply, so the price guard lets it pass.
  */
 export class FakeModel {
   calls = 0;

@@ -38,20 +38,22 @@ const NO_ANSWER_ATTACHMENTS = new Set(['like_heart']);
 
 /**
  * A customer's one conversation, made or brought forward to a message of theirs or to them; `rows`
- * gives (merchant_id, customer_id, last_message_at, last_customer_message_at).
+ * gives (merchant_id, customer_id, last_message_at, last_customer_message_at, reply_owed_at), the
+ * last null unless the rows owe a reply (a mark already set stays then).
  */
-function conversationUpsert(rows: string): string {
-  return `INSERT INTO conversations (merchant_id, customer_id, last_message_at, last_customer_message_at)
+export function conversationUpsert(rows: string): string {
+  return `INSERT INTO conversations (merchant_id, customer_id, last_message_at, last_customer_message_at, reply_owed_at)
        ${rows}
        ON CONFLICT (merchant_id, customer_id) DO UPDATE SET
          last_message_at = GREATEST(conversations.last_message_at, EXCLUDED.last_message_at),
          last_customer_message_at = GREATEST(conversations.last_customer_message_at, EXCLUDED.last_customer_message_at),
          status = CASE WHEN EXCLUDED.last_customer_message_at IS NULL THEN conversations.status ELSE 'open' END,
+         reply_owed_at = COALESCE(EXCLUDED.reply_owed_at, conversations.reply_owed_at),
          updated_at = now()
-       RETURNING id`;
+       RETURNING id, customer_id`;
 }
 
-const CONVERSATION_UPSERT = conversationUpsert('VALUES ($1, $2, $3, $4)');
+const CONVERSATION_UPSERT = conversationUpsert('VALUES ($1, $2, $3, $4, NULL::timestamptz)');
 
 /** How a customer's Instagram message is stored, and whether the bot should answer it. */
 export function customerMessageFields(
@@ -546,7 +548,7 @@ export class ConversationIngestService {
          RETURNING id, (xmax = 0) AS created
        ),
        conversation AS (
-         ${conversationUpsert('SELECT $1, customer.id, $4::timestamptz, $5::timestamptz FROM customer')}
+         ${conversationUpsert('SELECT $1, customer.id, $4::timestamptz, $5::timestamptz, NULL::timestamptz FROM customer')}
        )
        SELECT customer.id AS customer_id, customer.created, conversation.id AS conversation_id
          FROM customer, conversation`,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import {
+  conversationUpsert,
   customerMessageFields,
   type IngestResult,
 } from 'src/conversation/conversation-ingest.service';
@@ -60,17 +61,10 @@ const STORE_CUSTOMER_MESSAGES = `
     RETURNING id, merchant_id, igsid, (xmax = 0) AS created
   ),
   conversation AS (
-    INSERT INTO conversations (merchant_id, customer_id, last_message_at, last_customer_message_at, reply_owed_at)
-    SELECT t.merchant_id, c.id, t.at, t.at, CASE WHEN t.owes THEN clock_timestamp() END
-      FROM threads t JOIN customer c ON c.merchant_id = t.merchant_id AND c.igsid = t.igsid
-     ORDER BY t.account_id, t.igsid
-    ON CONFLICT (merchant_id, customer_id) DO UPDATE SET
-      last_message_at = GREATEST(conversations.last_message_at, EXCLUDED.last_message_at),
-      last_customer_message_at = GREATEST(conversations.last_customer_message_at, EXCLUDED.last_customer_message_at),
-      status = 'open',
-      reply_owed_at = COALESCE(EXCLUDED.reply_owed_at, conversations.reply_owed_at),
-      updated_at = now()
-    RETURNING id, customer_id
+    ${conversationUpsert(`
+      SELECT t.merchant_id, c.id, t.at, t.at, CASE WHEN t.owes THEN clock_timestamp() END
+        FROM threads t JOIN customer c ON c.merchant_id = t.merchant_id AND c.igsid = t.igsid
+       ORDER BY t.account_id, t.igsid`)}
   ),
   stored AS (
     INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, mid, meta, occurred_at)

@@ -60,13 +60,11 @@ export function parseManyChatInbound(rawBody: Buffer): ManyChatInbound | string 
   ) {
     return 'ig_username must be a string when given';
   }
+  const username = typeof fields.ig_username === 'string' ? storableText(fields.ig_username) : '';
   return {
     subscriberId,
     igId: id(fields.ig_id),
-    igUsername:
-      typeof fields.ig_username === 'string' && storableText(fields.ig_username) !== ''
-        ? storableText(fields.ig_username)
-        : undefined,
+    igUsername: username === '' ? undefined : username,
     text,
   };
 }
