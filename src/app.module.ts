@@ -37,7 +37,7 @@ export class AppModule {
         AppConfigModule,
         LoggerModule.forRootAsync({
           inject: [appConfig.KEY],
-          useFactory: (config: AppConfig) => loggerParams(config.logLevel),
+          useFactory: (config: AppConfig) => loggerParams(config.logLevel, { api: parts.http }),
         }),
         DatabaseModule,
         MetricsModule,

@@ -1,54 +1,12 @@
-import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { startApp, type TestApp } from 'test/utils/app';
+import { captureOutput } from 'test/utils/output';
 import { adminToken, call, merchantToken, type RequestOptions } from 'test/utils/api';
 import { accountId, database, eventually, postSigned, textDm } from 'test/utils/instagram';
 
 type Json = Record<string, unknown>;
 const canary = (what: string) => `${what}-canary-${randomBytes(8).toString('hex')}`;
-
-/**
- * Everything written to stdout and stderr while capturing (pino writes with fs.write/writeSync on
- * fds 1 and 2); other file descriptors are written as usual.
- */
-function captureOutput(): { text: () => string; stop: () => void } {
-  const chunks: string[] = [];
-  const writeSync = fs.writeSync.bind(fs) as (...args: unknown[]) => number;
-  const write = fs.write.bind(fs) as (...args: unknown[]) => void;
-  const toText = (data: unknown) =>
-    typeof data === 'string' ? data : Buffer.from(data as Uint8Array).toString();
-  const spies = [
-    jest
-      .spyOn(fs, 'writeSync')
-      .mockImplementation((fd: number, data: unknown, ...rest: unknown[]) => {
-        if (fd !== 1 && fd !== 2) return writeSync(fd, data, ...rest);
-        const text = toText(data);
-        chunks.push(text);
-        return Buffer.byteLength(text);
-      }),
-    jest.spyOn(fs, 'write').mockImplementation((fd: number, data: unknown, ...rest: unknown[]) => {
-      if (fd !== 1 && fd !== 2) {
-        write(fd, data, ...rest);
-        return;
-      }
-      const text = toText(data);
-      chunks.push(text);
-      const done = rest.find((arg) => typeof arg === 'function') as
-        ((error: null, written: number) => void) | undefined;
-      done?.(null, Buffer.byteLength(text));
-    }),
-    jest.spyOn(process.stdout, 'write').mockImplementation((data: string | Uint8Array) => {
-      chunks.push(toText(data));
-      return true;
-    }),
-    jest.spyOn(process.stderr, 'write').mockImplementation((data: string | Uint8Array) => {
-      chunks.push(toText(data));
-      return true;
-    }),
-  ];
-  return { text: () => chunks.join(''), stop: () => spies.forEach((spy) => spy.mockRestore()) };
-}
 
 /** Every value stored under a Redis prefix (job hashes, lists, sets, streams), as one string. */
 async function redisDump(prefix: string): Promise<{ keys: number; text: string }> {

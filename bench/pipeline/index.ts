@@ -51,6 +51,7 @@ export interface StepResult {
   modelMsMedian: number;
   /** Median ms between the stages of a message (see PipelineRig.stages). */
   stageMedians: Record<string, number>;
+  stageP99s: Record<string, number>;
   /** PostgreSQL transactions and Redis commands (whole server) per message sent in the step. */
   /** Per message served: database transactions, Redis commands, and Radd's CPU time. */
   perMessage: { transactions: number; redisCommands: number; cpuMs: number };
@@ -179,12 +180,15 @@ async function runStep(
     spans['replied→sending'].push(at.sending - at.replied);
     spans['sending→at ManyChat'].push(answeredAt - at.sending);
   }
-  const stageMedians = Object.fromEntries(
-    Object.entries(spans).map(([span, values]) => [
-      span,
-      percentile(Float64Array.from(values).sort(), 50),
-    ]),
-  );
+  const stagePercentile = (p: number): Record<string, number> =>
+    Object.fromEntries(
+      Object.entries(spans).map(([span, values]) => [
+        span,
+        percentile(Float64Array.from(values).sort(), p),
+      ]),
+    );
+  const stageMedians = stagePercentile(50);
+  const stageP99s = stagePercentile(99);
   const failed = [...rig.sender.records.values()].filter((r) => r.gaveUp).length - failedBefore;
   return {
     offered: rate,
@@ -204,6 +208,7 @@ async function runStep(
     },
     modelMsMedian: percentile(Float64Array.from(modelMs).sort(), 50),
     stageMedians,
+    stageP99s,
     perMessage,
     drainSec: drainedAt === null ? null : (drainedAt - windowEnd) / 1000,
     failed,
@@ -276,8 +281,8 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     ...steps.map(
       (s) =>
         `${NAME}: ${formatCount(s.offered)} msg/s: queue growth ${s.queueGrowth.toFixed(1)} jobs/s; CPU ${describeCpu(s.cpu)}; ` +
-        `median ms ${Object.entries(s.stageMedians)
-          .map(([span, ms]) => `${span} ${formatMs(ms)}`)
+        `p50/p99 ms ${Object.entries(s.stageMedians)
+          .map(([span, ms]) => `${span} ${formatMs(ms)}/${formatMs(s.stageP99s[span])}`)
           .join(
             ', ',
           )}; per message ${s.perMessage.transactions.toFixed(1)} PostgreSQL transactions, ` +

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import type { LogLevel } from 'src/config/env';
 
@@ -61,9 +62,21 @@ export function requestId(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/** nestjs-pino settings: JSON lines, a request id on every line of a request, secrets redacted. */
-export function loggerParams(level: LogLevel): Params {
+/**
+ * nestjs-pino settings: JSON lines, a request id on every line of a request, secrets redacted.
+ * The request logger binds each request's lines through an AsyncLocalStorage, and the first
+ * request it sees switches on Node's promise hooks for the rest of the process (every promise
+ * then costs more). Probes and scrapes do without it, and a worker-only process (`api` false),
+ * whose HTTP port serves nothing else, never binds one.
+ */
+export function loggerParams(level: LogLevel, { api }: { api: boolean }): Params {
   return {
+    forRoutes: api ? [{ path: '*', method: RequestMethod.ALL }] : [],
+    exclude: [
+      { path: 'health', method: RequestMethod.ALL },
+      { path: 'health/*path', method: RequestMethod.ALL },
+      { path: 'metrics', method: RequestMethod.ALL },
+    ],
     pinoHttp: {
       level,
       // Fastify has set the id already (see bootstrap); every line of the request carries it.
