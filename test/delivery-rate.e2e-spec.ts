@@ -171,6 +171,71 @@ describe('Delivery: send rates across worker processes (e2e)', () => {
     });
   }, 90_000);
 
+  it("one merchant's backlog of rate-limited replies does not hold up another merchant's reply", async () => {
+    // Few delivery slots and a low rate: the busy merchant's 40 replies take about ten seconds.
+    const rate = 5;
+    const worker = await startApp(
+      {
+        REDIS_PREFIX: uniquePrefix(),
+        GRAPH_API_BASE_URL: graph.url,
+        SEND_RATE_PER_MERCHANT: String(rate),
+        DELIVERY_CONCURRENCY: '4',
+      },
+      { role: 'worker' },
+    );
+    runs.push(worker);
+    const [busy, quiet] = [
+      await createMerchant(worker.app, { deliveryChannel: 'instagram' }),
+      await createMerchant(worker.app, { deliveryChannel: 'instagram' }),
+    ];
+    for (const merchant of [busy, quiet]) {
+      await setCredentials(worker.app, merchant.id, { instagramAccessToken: PAGE_TOKEN });
+    }
+    const replies: string[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      const { conversationId } = await createConversation(worker.app, busy.id);
+      replies.push(
+        await queueReply(worker.app, busy.id, conversationId, {
+          text: `رد رقم ${i}`,
+          sender: 'human',
+          enqueue: false,
+        }),
+      );
+    }
+    const producer = worker.app.get(MessageDeliveryProducer);
+    await Promise.all(replies.map((id) => producer.enqueue(busy.id, id)));
+    await graph.waitForMessages(4, 10_000);
+
+    const { conversationId, igsid } = await createConversation(worker.app, quiet.id);
+    const quietReply = await queueReply(worker.app, quiet.id, conversationId, {
+      text: 'رد التاجر الثاني',
+      sender: 'human',
+      enqueue: false,
+    });
+    const queuedAt = Date.now();
+    await producer.enqueue(quiet.id, quietReply);
+    const quietSent = await eventually(
+      () => Promise.resolve(graph.calls.find((call) => call.recipientId === igsid)),
+      15_000,
+      "the quiet merchant's reply",
+    );
+    const busySent = graph.calls.filter((call) => call.recipientId !== igsid);
+    // The quiet merchant's reply went within a couple of seconds, while the busy one still had
+    // most of its backlog to send.
+    expect(quietSent.request.receivedAt - queuedAt).toBeLessThan(2_500);
+    expect(busySent.length).toBeLessThan(30);
+
+    // And the busy merchant's replies all went, once each, within its rate.
+    await graph.waitForMessages(41, 30_000);
+    const busyArrivals = graph.calls
+      .filter((call) => call.recipientId !== igsid)
+      .map((call) => call.request.receivedAt)
+      .sort((a, b) => a - b);
+    expect(busyArrivals).toHaveLength(40);
+    expect(new Set(graph.calls.map((call) => call.recipientId)).size).toBe(41);
+    expect(busiestSecond(busyArrivals)).toBeLessThanOrEqual(rate);
+  }, 60_000);
+
   it(`merchants sharing a ManyChat API key share its ${MANYCHAT_SEND_RATE}/s sendContent limit`, async () => {
     const workers = await twoWorkers(80);
     const key = manyChatKey('4444444');

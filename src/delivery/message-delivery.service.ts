@@ -20,6 +20,7 @@ import {
   MANYCHAT_SEND_RATE,
   SendRateLimiter,
   type SendBucket,
+  type SetAside,
 } from 'src/delivery/send-rate.limiter';
 import { splitText } from 'src/delivery/text-parts';
 import { InstagramMessageSender } from 'src/instagram/instagram-message.sender';
@@ -66,6 +67,9 @@ export class MessageDeliveryService {
     messageId: string,
     control: DeliveryJobControl,
   ): Promise<DeliveryOutcome> {
+    // Before anything is read: the merchant's earlier replies are still waiting for send slots.
+    const crowded = this.limiter.admit(merchantId);
+    if (crowded) return control.later(crowded.ms, crowded.why);
     const message = await this.store.load(merchantId, messageId);
     if (!message) return { outcome: 'skipped', reason: 'message not found' };
     if (message.deliveryStatus === 'failed') return { outcome: 'skipped', reason: 'failed before' };
@@ -285,8 +289,9 @@ export class MessageDeliveryService {
   }
 
   /**
-   * Waits for a send slot of the merchant; a long pause (Meta asked) sets the job aside. Parts
-   * already marked `sending` go back to `pending` when no slot comes: nothing was sent.
+   * Waits for a send slot of the merchant; a long pause (Meta asked), or a slot far off while
+   * other replies of the merchant wait for theirs, sets the job aside. Parts already marked
+   * `sending` go back to `pending` when no slot comes: nothing was sent.
    */
   private async slot(
     merchantId: string,
@@ -295,16 +300,16 @@ export class MessageDeliveryService {
     bucket?: SendBucket,
   ): Promise<void> {
     const ids = parts.map((part) => part.id);
-    let paused: number;
+    let aside: SetAside | null;
     try {
-      paused = await this.limiter.acquire(merchantId, bucket);
+      aside = await this.limiter.acquire(merchantId, bucket);
     } catch (error) {
       await this.store.markPending(ids, asFailure(error).record);
       throw error;
     }
-    if (paused > 0) {
-      await this.store.markPending(ids, 'paused: Meta asked to slow down');
-      await control.later(paused, 'Meta asked to slow down');
+    if (aside) {
+      await this.store.markPending(ids, aside.why);
+      await control.later(aside.ms, aside.why);
     }
   }
 

@@ -14,8 +14,21 @@ const WINDOW_MS = 1_000;
 const SPREAD_MARGIN_MS = 250;
 /** A merchant paused for longer than this: the caller puts the job aside instead of waiting. */
 export const MAX_INLINE_WAIT_MS = 2_000;
+/** A longer wait for a slot means the merchant is past its rate, not just spacing its sends. */
+const SHORT_WAIT_MS = 200;
+/**
+ * Jobs of one merchant that a process lets wait long for a slot. More would hold delivery slots
+ * idle while other merchants' replies queue behind them: those are set aside instead.
+ */
+export const LONG_WAITERS_PER_MERCHANT = 2;
 /** ManyChat's documented limit of `/fb/sending/sendContent`, per API key. */
 export const MANYCHAT_SEND_RATE = 25;
+
+/** What a delivery job should do instead of waiting: go back to the queue for `ms`, and why. */
+export interface SetAside {
+  ms: number;
+  why: string;
+}
 
 /** A second budget a send draws on besides the merchant's own: the ManyChat API key it uses. */
 export interface SendBucket {
@@ -63,25 +76,46 @@ return 0
  * account), and at most `bucket.limit` per ManyChat API key (a key may serve several merchants),
  * shared by every worker process through Redis. (rate-limiter-flexible's Redis limiter counts fixed windows, which let twice the
  * limit through across a window boundary; BullMQ's per-group limiter is a paid feature.)
+ *
+ * A merchant past its rate has its jobs wait in turn: a process lets LONG_WAITERS_PER_MERCHANT of
+ * them wait for a slot and sets the others aside, due back one send interval apart, so that one
+ * merchant's backlog never takes every delivery slot from the others.
  */
 @Injectable()
 export class SendRateLimiter {
   private readonly limit: number;
+  /** The merchant's budget spread evenly: one send per this many ms. */
+  private readonly interval: number;
   private readonly instance = randomBytes(6).toString('hex');
   private sequence = 0;
+  /** Per merchant: this process's jobs now waiting long for a slot. */
+  private readonly longWaiters = new Map<string, number>();
+  /** Per merchant: when the last job this process set aside is due back. */
+  private readonly lastDue = new Map<string, number>();
 
   constructor(
     private readonly redis: RedisService,
     @Inject(behaviourConfig.KEY) behaviour: BehaviourConfig,
   ) {
     this.limit = behaviour.sendRatePerMerchant;
+    this.interval = Math.ceil((WINDOW_MS + SPREAD_MARGIN_MS) / this.limit);
   }
 
   /**
-   * Takes one send slot of the merchant, waiting for it. Returns 0 once taken, or how long the
-   * merchant stays paused when that is longer than MAX_INLINE_WAIT_MS (no slot is taken then).
+   * Null when a job of the merchant may go ahead; else how long to set it aside: as many of the
+   * merchant's jobs as may wait long for a slot in this process already do.
    */
-  async acquire(merchantId: string, bucket?: SendBucket): Promise<number> {
+  admit(merchantId: string): SetAside | null {
+    if ((this.longWaiters.get(merchantId) ?? 0) < LONG_WAITERS_PER_MERCHANT) return null;
+    return this.setAside(merchantId, 0);
+  }
+
+  /**
+   * Takes one send slot of the merchant, waiting for it. Returns null once taken; or, with no
+   * slot taken, how long to set the job aside: the merchant is paused for longer than
+   * MAX_INLINE_WAIT_MS, or its slot is far off and other jobs of it already wait for theirs.
+   */
+  async acquire(merchantId: string, bucket?: SendBucket): Promise<SetAside | null> {
     const budgets: Array<{ key: string; limit: number }> = [
       { key: this.redis.key('delivery', 'rate', merchantId), limit: this.limit },
     ];
@@ -89,12 +123,44 @@ export class SendRateLimiter {
       const digest = createHash('sha256').update(bucket.apiKey).digest('hex').slice(0, 24);
       budgets.push({ key: this.redis.key('delivery', 'rate', 'key', digest), limit: bucket.limit });
     }
-    for (;;) {
-      const answer = await this.take(this.redis.key('delivery', 'paused', merchantId), budgets);
-      if (answer === 0) return 0;
-      if (answer < 0 && -answer > MAX_INLINE_WAIT_MS) return -answer;
-      await sleep(Math.abs(answer) + Math.floor(Math.random() * 5));
+    let waitingLong = false;
+    try {
+      for (;;) {
+        const answer = await this.take(this.redis.key('delivery', 'paused', merchantId), budgets);
+        if (answer === 0) return null;
+        const wait = Math.abs(answer);
+        if (answer < 0 && wait > MAX_INLINE_WAIT_MS) {
+          return { ms: wait, why: 'paused: Meta asked to slow down' };
+        }
+        if (wait > SHORT_WAIT_MS && !waitingLong) {
+          const waiters = this.longWaiters.get(merchantId) ?? 0;
+          if (waiters >= LONG_WAITERS_PER_MERCHANT) return this.setAside(merchantId, wait);
+          this.longWaiters.set(merchantId, waiters + 1);
+          waitingLong = true;
+        }
+        await sleep(wait + Math.floor(Math.random() * 5));
+      }
+    } finally {
+      if (waitingLong) {
+        const left = (this.longWaiters.get(merchantId) ?? 1) - 1;
+        if (left > 0) this.longWaiters.set(merchantId, left);
+        else this.longWaiters.delete(merchantId);
+      }
     }
+  }
+
+  /**
+   * Sets a job aside until at least `atLeastMs` from now and one interval after the merchant's
+   * previous set-aside job, so that they come back in turn rather than all at once.
+   */
+  private setAside(merchantId: string, atLeastMs: number): SetAside {
+    const now = Date.now();
+    const due = Math.max(
+      now + Math.max(atLeastMs, this.interval),
+      (this.lastDue.get(merchantId) ?? 0) + this.interval,
+    );
+    this.lastDue.set(merchantId, due);
+    return { ms: due - now, why: 'waiting: earlier replies of the merchant wait for send slots' };
   }
 
   /** Holds back every send of the merchant for `ms` (Meta asked to wait). */
