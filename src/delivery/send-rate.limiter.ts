@@ -14,7 +14,7 @@ const WINDOW_MS = 1_000;
 const SPREAD_MARGIN_MS = 250;
 /** A merchant paused for longer than this: the caller puts the job aside instead of waiting. */
 export const MAX_INLINE_WAIT_MS = 2_000;
-/** A longer wait for a slot means the merchant is past its rate, not just spacing its sends. */
+/** Waiting longer for a slot (in all) means the merchant is past its rate, not just spacing its sends. */
 const SHORT_WAIT_MS = 200;
 /**
  * Jobs of one merchant that a process lets wait long for a slot. More would hold delivery slots
@@ -123,6 +123,7 @@ export class SendRateLimiter {
       const digest = createHash('sha256').update(bucket.apiKey).digest('hex').slice(0, 24);
       budgets.push({ key: this.redis.key('delivery', 'rate', 'key', digest), limit: bucket.limit });
     }
+    let waited = 0;
     let waitingLong = false;
     try {
       for (;;) {
@@ -132,13 +133,15 @@ export class SendRateLimiter {
         if (answer < 0 && wait > MAX_INLINE_WAIT_MS) {
           return { ms: wait, why: 'paused: Meta asked to slow down' };
         }
-        if (wait > SHORT_WAIT_MS && !waitingLong) {
+        // Long: this wait, or the waits before it (lost races for the next slot), add up.
+        if (!waitingLong && waited + wait > SHORT_WAIT_MS) {
           const waiters = this.longWaiters.get(merchantId) ?? 0;
           if (waiters >= LONG_WAITERS_PER_MERCHANT) return this.setAside(merchantId, wait);
           this.longWaiters.set(merchantId, waiters + 1);
           waitingLong = true;
         }
         await sleep(wait + Math.floor(Math.random() * 5));
+        waited += wait;
       }
     } finally {
       if (waitingLong) {
