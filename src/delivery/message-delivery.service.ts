@@ -38,6 +38,12 @@ export interface DeliveryJobControl {
   later(ms: number, why: string): Promise<never>;
 }
 
+/** A run's control, and the end of its turn among the merchant's jobs waiting for send slots. */
+interface RunControl extends DeliveryJobControl {
+  /** The run has its first send slot, or will take none: the merchant's next job may go on. */
+  slotReached(): void;
+}
+
 const fail = (reason: string, detail: string) => new DeliveryFailure('permanent', reason, detail);
 
 /**
@@ -67,9 +73,31 @@ export class MessageDeliveryService {
     messageId: string,
     control: DeliveryJobControl,
   ): Promise<DeliveryOutcome> {
-    // Before anything is read: the merchant's earlier replies are still waiting for send slots.
+    // Set aside before anything is read when enough of the merchant's replies are already on
+    // their way to send slots.
     const crowded = this.limiter.admit(merchantId);
     if (crowded) return control.later(crowded.ms, crowded.why);
+    let admitted = true;
+    const run: RunControl = {
+      later: (ms, why) => control.later(ms, why),
+      slotReached: () => {
+        if (!admitted) return;
+        admitted = false;
+        this.limiter.leave(merchantId);
+      },
+    };
+    try {
+      return await this.deliverAdmitted(merchantId, messageId, run);
+    } finally {
+      run.slotReached();
+    }
+  }
+
+  private async deliverAdmitted(
+    merchantId: string,
+    messageId: string,
+    control: RunControl,
+  ): Promise<DeliveryOutcome> {
     const message = await this.store.load(merchantId, messageId);
     if (!message) return { outcome: 'skipped', reason: 'message not found' };
     if (message.deliveryStatus === 'failed') return { outcome: 'skipped', reason: 'failed before' };
@@ -159,10 +187,7 @@ export class MessageDeliveryService {
    * Parts whose outcome is unknown: confirmed by their echo, else sent again once the wait is
    * over; until then the job looks again every `reconcilePollMs`.
    */
-  private async reconcile(
-    message: OutboundMessage,
-    control: DeliveryJobControl,
-  ): Promise<PartRow[]> {
+  private async reconcile(message: OutboundMessage, control: RunControl): Promise<PartRow[]> {
     const crashed = await this.store.settleCrashed(message.id);
     if (crashed > 0) {
       await this.store.setStatus(message.id, 'unknown', null, ['queued', 'unknown']);
@@ -213,7 +238,7 @@ export class MessageDeliveryService {
     open: PartRow[],
     tag: MessageTag | undefined,
     nothingSentYet: boolean,
-    control: DeliveryJobControl,
+    control: RunControl,
   ): Promise<void> {
     if (message.needsReauth) return this.pausedForReauth(message, [], control);
     const token = await this.router.instagramToken(message.merchantId);
@@ -249,7 +274,7 @@ export class MessageDeliveryService {
     open: PartRow[],
     claimed: Set<string>,
     tag: MessageTag | undefined,
-    control: DeliveryJobControl,
+    control: RunControl,
   ): Promise<void> {
     const key = this.router.manychatKeyOf(message);
     if (!key) {
@@ -295,7 +320,7 @@ export class MessageDeliveryService {
    */
   private async slot(
     merchantId: string,
-    control: DeliveryJobControl,
+    control: RunControl,
     parts: PartRow[] = [],
     bucket?: SendBucket,
   ): Promise<void> {
@@ -306,6 +331,8 @@ export class MessageDeliveryService {
     } catch (error) {
       await this.store.markPending(ids, asFailure(error).record);
       throw error;
+    } finally {
+      control.slotReached();
     }
     if (aside) {
       await this.store.markPending(ids, aside.why);
@@ -324,7 +351,7 @@ export class MessageDeliveryService {
     failure: DeliveryFailure,
     message: OutboundMessage,
     parts: PartRow[],
-    control: DeliveryJobControl,
+    control: RunControl,
   ): Promise<never> {
     const ids = parts.map((part) => part.id);
     this.metrics.deliveries.inc(
@@ -362,7 +389,7 @@ export class MessageDeliveryService {
   private async pausedForReauth(
     message: OutboundMessage,
     parts: PartRow[],
-    control: DeliveryJobControl,
+    control: RunControl,
   ): Promise<never> {
     const note = 'needs_reauth: the merchant must connect Instagram again; delivery paused';
     await this.store.markPending(

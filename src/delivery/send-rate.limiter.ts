@@ -14,13 +14,12 @@ const WINDOW_MS = 1_000;
 const SPREAD_MARGIN_MS = 250;
 /** A merchant paused for longer than this: the caller puts the job aside instead of waiting. */
 export const MAX_INLINE_WAIT_MS = 2_000;
-/** Waiting longer for a slot (in all) means the merchant is past its rate, not just spacing its sends. */
-const SHORT_WAIT_MS = 200;
 /**
- * Jobs of one merchant that a process lets wait long for a slot. More would hold delivery slots
- * idle while other merchants' replies queue behind them: those are set aside instead.
+ * The share of a process's delivery slots (DELIVERY_CONCURRENCY) that one merchant's jobs may hold
+ * on their way to a send slot: more would leave other merchants' replies queued behind a merchant
+ * that is past its rate. At least one.
  */
-export const LONG_WAITERS_PER_MERCHANT = 2;
+const MERCHANT_SHARE_OF_SLOTS = 0.25;
 /** ManyChat's documented limit of `/fb/sending/sendContent`, per API key. */
 export const MANYCHAT_SEND_RATE = 25;
 
@@ -77,9 +76,10 @@ return 0
  * shared by every worker process through Redis. (rate-limiter-flexible's Redis limiter counts fixed windows, which let twice the
  * limit through across a window boundary; BullMQ's per-group limiter is a paid feature.)
  *
- * A merchant past its rate has its jobs wait in turn: a process lets LONG_WAITERS_PER_MERCHANT of
- * them wait for a slot and sets the others aside, due back one send interval apart, so that one
- * merchant's backlog never takes every delivery slot from the others.
+ * A merchant's jobs wait for their slots in turn: a process lets a quarter of its delivery slots
+ * (at least one) hold jobs of one merchant between `admit` and their send slot, and sets the
+ * others aside, due back one send interval apart, so that a merchant's backlog never takes every
+ * delivery slot from the others.
  */
 @Injectable()
 export class SendRateLimiter {
@@ -88,8 +88,10 @@ export class SendRateLimiter {
   private readonly interval: number;
   private readonly instance = randomBytes(6).toString('hex');
   private sequence = 0;
-  /** Per merchant: this process's jobs now waiting long for a slot. */
-  private readonly longWaiters = new Map<string, number>();
+  /** Jobs of one merchant that may be on their way to a send slot in this process. */
+  private readonly perMerchant: number;
+  /** Per merchant: this process's jobs admitted and not yet past their send slot. */
+  private readonly waiting = new Map<string, number>();
   /** Per merchant: when the last job this process set aside is due back. */
   private readonly lastDue = new Map<string, number>();
 
@@ -99,21 +101,35 @@ export class SendRateLimiter {
   ) {
     this.limit = behaviour.sendRatePerMerchant;
     this.interval = Math.ceil((WINDOW_MS + SPREAD_MARGIN_MS) / this.limit);
+    this.perMerchant = Math.max(
+      1,
+      Math.floor(behaviour.deliveryConcurrency * MERCHANT_SHARE_OF_SLOTS),
+    );
   }
 
   /**
-   * Null when a job of the merchant may go ahead; else how long to set it aside: as many of the
-   * merchant's jobs as may wait long for a slot in this process already do.
+   * A job of the merchant on its way to a send slot. Null: it may go ahead, and calls `leave` once
+   * it has its slot, is set aside, or ends without one. Else how long to set it aside: as many of
+   * the merchant's jobs as may be on their way already are.
    */
   admit(merchantId: string): SetAside | null {
-    if ((this.longWaiters.get(merchantId) ?? 0) < LONG_WAITERS_PER_MERCHANT) return null;
-    return this.setAside(merchantId, 0);
+    const waiting = this.waiting.get(merchantId) ?? 0;
+    if (waiting >= this.perMerchant) return this.setAside(merchantId);
+    this.waiting.set(merchantId, waiting + 1);
+    return null;
+  }
+
+  /** An admitted job of the merchant is past its send slot, or gave up on it. */
+  leave(merchantId: string): void {
+    const left = (this.waiting.get(merchantId) ?? 1) - 1;
+    if (left > 0) this.waiting.set(merchantId, left);
+    else this.waiting.delete(merchantId);
   }
 
   /**
    * Takes one send slot of the merchant, waiting for it. Returns null once taken; or, with no
    * slot taken, how long to set the job aside: the merchant is paused for longer than
-   * MAX_INLINE_WAIT_MS, or its slot is far off and other jobs of it already wait for theirs.
+   * MAX_INLINE_WAIT_MS.
    */
   async acquire(merchantId: string, bucket?: SendBucket): Promise<SetAside | null> {
     const budgets: Array<{ key: string; limit: number }> = [
@@ -123,45 +139,23 @@ export class SendRateLimiter {
       const digest = createHash('sha256').update(bucket.apiKey).digest('hex').slice(0, 24);
       budgets.push({ key: this.redis.key('delivery', 'rate', 'key', digest), limit: bucket.limit });
     }
-    let waited = 0;
-    let waitingLong = false;
-    try {
-      for (;;) {
-        const answer = await this.take(this.redis.key('delivery', 'paused', merchantId), budgets);
-        if (answer === 0) return null;
-        const wait = Math.abs(answer);
-        if (answer < 0 && wait > MAX_INLINE_WAIT_MS) {
-          return { ms: wait, why: 'paused: Meta asked to slow down' };
-        }
-        // Long: this wait, or the waits before it (lost races for the next slot), add up.
-        if (!waitingLong && waited + wait > SHORT_WAIT_MS) {
-          const waiters = this.longWaiters.get(merchantId) ?? 0;
-          if (waiters >= LONG_WAITERS_PER_MERCHANT) return this.setAside(merchantId, wait);
-          this.longWaiters.set(merchantId, waiters + 1);
-          waitingLong = true;
-        }
-        await sleep(wait + Math.floor(Math.random() * 5));
-        waited += wait;
+    for (;;) {
+      const answer = await this.take(this.redis.key('delivery', 'paused', merchantId), budgets);
+      if (answer === 0) return null;
+      if (answer < 0 && -answer > MAX_INLINE_WAIT_MS) {
+        return { ms: -answer, why: 'paused: Meta asked to slow down' };
       }
-    } finally {
-      if (waitingLong) {
-        const left = (this.longWaiters.get(merchantId) ?? 1) - 1;
-        if (left > 0) this.longWaiters.set(merchantId, left);
-        else this.longWaiters.delete(merchantId);
-      }
+      await sleep(Math.abs(answer) + Math.floor(Math.random() * 5));
     }
   }
 
   /**
-   * Sets a job aside until at least `atLeastMs` from now and one interval after the merchant's
-   * previous set-aside job, so that they come back in turn rather than all at once.
+   * Sets a job aside until one send interval after the merchant's previous set-aside job (and at
+   * least one from now), so that they come back in turn rather than all at once.
    */
-  private setAside(merchantId: string, atLeastMs: number): SetAside {
+  private setAside(merchantId: string): SetAside {
     const now = Date.now();
-    const due = Math.max(
-      now + Math.max(atLeastMs, this.interval),
-      (this.lastDue.get(merchantId) ?? 0) + this.interval,
-    );
+    const due = Math.max(now, this.lastDue.get(merchantId) ?? 0) + this.interval;
     this.lastDue.set(merchantId, due);
     return { ms: due - now, why: 'waiting: earlier replies of the merchant wait for send slots' };
   }
