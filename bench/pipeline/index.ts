@@ -57,6 +57,7 @@ export interface StepResult {
   modelMsMedian: number;
   /** Median ms between the stages of a message (see PipelineRig.stages). */
   stageMedians: Record<string, number>;
+  /** The same spans' 99th percentiles: where the tail of the added latency builds up. */
   stageP99s: Record<string, number>;
   /** PostgreSQL transactions and Redis commands (whole server) per message sent in the step. */
   /** Per message served: database transactions, Redis commands, and Radd's CPU time. */

@@ -314,9 +314,9 @@ export class MessageDeliveryService {
   }
 
   /**
-   * Waits for a send slot of the merchant; a long pause (Meta asked), or a slot far off while
-   * other replies of the merchant wait for theirs, sets the job aside. Parts already marked
-   * `sending` go back to `pending` when no slot comes: nothing was sent.
+   * Waits for a send slot of the merchant; a long pause (Meta asked) sets the job aside. Parts
+   * already marked `sending` go back to `pending` when no slot comes: nothing was sent. Either
+   * way the run's turn among the merchant's admitted jobs ends here.
    */
   private async slot(
     merchantId: string,
