@@ -23,6 +23,14 @@ const MERCHANT_SHARE_OF_SLOTS = 0.25;
 /** ManyChat's documented limit of `/fb/sending/sendContent`, per API key. */
 export const MANYCHAT_SEND_RATE = 25;
 
+/**
+ * TAKE_SLOT as a command of the connection: sent by its SHA-1 (EVALSHA), with its text only when
+ * Redis does not know it (a restarted or flushed Redis), instead of its text on every call.
+ */
+interface SlotScript {
+  raddTakeSendSlot(keys: number, ...args: Array<string | number>): Promise<unknown>;
+}
+
 /** What a delivery job should do instead of waiting: go back to the queue for `ms`, and why. */
 export interface SetAside {
   ms: number;
@@ -94,6 +102,8 @@ export class SendRateLimiter {
   private readonly waiting = new Map<string, number>();
   /** Per merchant: when the last job this process set aside is due back. */
   private readonly lastDue = new Map<string, number>();
+
+  private script: SlotScript | undefined;
 
   constructor(
     private readonly redis: RedisService,
@@ -168,14 +178,21 @@ export class SendRateLimiter {
       .catch(() => undefined);
   }
 
+  private slotScript(): SlotScript {
+    if (!this.script) {
+      this.redis.client.defineCommand('raddTakeSendSlot', { lua: TAKE_SLOT });
+      this.script = this.redis.client as unknown as SlotScript;
+    }
+    return this.script;
+  }
+
   private async take(
     pausedKey: string,
     budgets: ReadonlyArray<{ key: string; limit: number }>,
   ): Promise<number> {
     this.sequence += 1;
     try {
-      const answer = await this.redis.client.eval(
-        TAKE_SLOT,
+      const answer = await this.slotScript().raddTakeSendSlot(
         1 + budgets.length,
         pausedKey,
         ...budgets.map((budget) => budget.key),

@@ -11,10 +11,11 @@ export async function retryFailedOrMissing<T extends { id: string }>(
 ): Promise<{ missing: T[]; retried: number }> {
   const missing: T[] = [];
   let retried = 0;
-  for (const row of rows) {
-    const state = await queue.getJobState(row.id);
-    if (state === 'unknown') missing.push(row);
-    else if (state === 'failed') {
+  // The states are asked all at once: one busy stretch for Redis instead of a round trip each.
+  const states = await Promise.all(rows.map((row) => queue.getJobState(row.id)));
+  for (const [index, row] of rows.entries()) {
+    if (states[index] === 'unknown') missing.push(row);
+    else if (states[index] === 'failed') {
       await (await queue.getJob(row.id))?.retry('failed');
       retried += 1;
     }
