@@ -6,8 +6,12 @@ import { HOLDING_REPLY_AR } from 'src/ai/offline-replier';
 import { QueueName } from 'src/queue/queue.constants';
 import { adminToken, call } from 'test/utils/api';
 import { startApp, type TestApp } from 'test/utils/app';
+import { FakeGraph } from 'test/utils/fake-graph';
 import { FakeOpenAi } from 'test/utils/fake-openai';
+import { setCredentials } from 'test/utils/delivery';
 import { createMerchant, database, eventually, postSigned, queue } from 'test/utils/instagram';
+
+const PAGE_TOKEN = 'EAAGpagetoken0000000000000000';
 
 interface ReplyRow {
   id: string;
@@ -41,12 +45,14 @@ const PROFILE = {
 describe('AI replies (e2e)', () => {
   let radd: TestApp;
   let model: FakeOpenAi;
+  let graph: FakeGraph;
   let merchant: { id: string; instagramAccountId: string };
   let customerSeq = 0;
 
   beforeAll(async () => {
-    model = await FakeOpenAi.start();
+    [model, graph] = await Promise.all([FakeOpenAi.start(), FakeGraph.start()]);
     radd = await startApp({
+      GRAPH_API_BASE_URL: graph.url,
       OPENAI_API_KEY: 'sk-test-key',
       OPENAI_BASE_URL: model.baseUrl,
       OPENAI_MODEL: 'gpt-4o-mini',
@@ -55,6 +61,7 @@ describe('AI replies (e2e)', () => {
       AI_TIMEOUT_MS: '1500',
     });
     merchant = await createMerchant(radd.app);
+    await setCredentials(radd.app, merchant.id, { instagramAccessToken: PAGE_TOKEN });
     await database(radd.app).query(`UPDATE merchants SET profile = $2 WHERE id = $1`, [
       merchant.id,
       JSON.stringify(PROFILE),
@@ -69,9 +76,12 @@ describe('AI replies (e2e)', () => {
   });
   afterAll(async () => {
     await radd.close();
-    await model.close();
+    await Promise.all([model.close(), graph.close()]);
   });
-  beforeEach(() => model.reset());
+  beforeEach(() => {
+    model.reset();
+    graph.reset();
+  });
 
   const newCustomer = () => `ai-customer-${(customerSeq += 1)}`;
 
@@ -125,7 +135,7 @@ describe('AI replies (e2e)', () => {
     return row;
   }
 
-  it('answers a DM with the system prompt, the history and the matching products, and hands the reply to delivery', async () => {
+  it('answers a DM with the system prompt, the history and the matching products, and sends the reply from the same job', async () => {
     const customer = newCustomer();
     model.answer(() => ({
       answer: {
@@ -186,13 +196,53 @@ describe('AI replies (e2e)', () => {
       promptTokens: 420,
       completionTokens: 38,
     });
-    const job = await queue(radd.app, QueueName.MessageDelivery).getJob(reply.id);
-    expect(job?.data).toEqual({ merchantId: merchant.id, messageId: reply.id });
+    // Sent by the reply's own job, text then image, with no delivery job of its own.
+    const sent = await eventually(async () => {
+      const [row] = await database(radd.app).query<Array<{ delivery_status: string }>>(
+        `SELECT delivery_status FROM messages WHERE id = $1`,
+        [reply.id],
+      );
+      return row.delivery_status === 'sent' ? row : undefined;
+    });
+    expect(sent.delivery_status).toBe('sent');
+    const toCustomer = graph.messages.filter((send) => send.recipientId === customer);
+    expect(toCustomer.slice(-2).map((send) => send.text ?? send.imageUrl)).toEqual([
+      'فستان سهرة اسود سعره 45,000 دينار ومتوفر 🌷',
+      'https://cdn.example/dr-blk.jpg',
+    ]);
+    expect(await queue(radd.app, QueueName.MessageDelivery).getJob(reply.id)).toBeUndefined();
     const [question] = await database(radd.app).query<Array<{ intent: string }>>(
       `SELECT intent FROM messages WHERE mid = $1`,
       [`${customer}-2`],
     );
     expect(question.intent).toBe('price_inquiry');
+  });
+
+  it('hands a reply whose send failed to a delivery job, which sends it once after its backoff', async () => {
+    const customer = newCustomer();
+    model.answer(() => ({ answer: GREETING }));
+    let refused = 0;
+    graph.behave((send) => {
+      if (send.senderAction || send.recipientId !== customer || refused > 0) return undefined;
+      refused += 1;
+      return { status: 500, body: 'Internal Server Error' };
+    });
+    await dm(customer, { mid: `${customer}-1`, text: 'هلو' });
+    const reply = await replyTo(customer);
+    const deliveries = queue(radd.app, QueueName.MessageDelivery);
+    const job = await eventually(() => deliveries.getJob(reply.id));
+    expect(job.data).toEqual({ merchantId: merchant.id, messageId: reply.id });
+    await eventually(async () => ((await job.isCompleted()) ? true : undefined), 10_000);
+    const [row] = await database(radd.app).query<Array<{ delivery_status: string }>>(
+      `SELECT delivery_status FROM messages WHERE id = $1`,
+      [reply.id],
+    );
+    expect(row.delivery_status).toBe('sent');
+    const sends = graph.messages.filter((send) => send.recipientId === customer);
+    expect(sends.map((send) => [send.text, send.messageId !== undefined])).toEqual([
+      ['هلا بيك', false],
+      ['هلا بيك', true],
+    ]);
   });
 
   it('answers three messages of one burst with one model call that holds all three', async () => {

@@ -18,6 +18,7 @@ import { formatReply } from 'src/ai/reply-format';
 import type { MessageAttachment } from 'src/conversation/message.entity';
 import { rowsOf } from 'src/database/sql';
 import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
+import { MessageDeliveryService } from 'src/delivery/message-delivery.service';
 import type { MerchantProfile } from 'src/merchant/merchant.entity';
 import { MetricsService } from 'src/metrics/metrics.service';
 
@@ -125,6 +126,7 @@ export class ConversationAIOrchestrator {
     private readonly model: OpenAiClient,
     private readonly prompts: InstagramAIService,
     private readonly delivery: MessageDeliveryProducer,
+    private readonly sender: MessageDeliveryService,
     private readonly metrics: MetricsService,
     private readonly catalogues: CatalogueCache,
   ) {}
@@ -167,7 +169,7 @@ export class ConversationAIOrchestrator {
         );
         continue;
       }
-      await this.delivery.enqueue(merchantId, replyId);
+      await this.sender.deliverNow(merchantId, replyId);
       this.metrics.aiReplies.inc({ source: decided.source, handover: String(decided.handover) });
       this.logger.log(
         {

@@ -40,6 +40,10 @@ export class DeliveryModule {
       ...(role.http ? [UtilityMessagesService] : []),
       ...(role.worker ? [SendRateLimiter, MessageDeliveryService, MessageDeliveryProcessor] : []),
     ],
-    exports: [MessageDeliveryProducer, DELIVERY_SETTINGS],
+    exports: [
+      MessageDeliveryProducer,
+      DELIVERY_SETTINGS,
+      ...(role.worker ? [MessageDeliveryService] : []),
+    ],
   }));
 }

@@ -12,11 +12,16 @@ export class MessageDeliveryProducer {
     @InjectQueue(QueueName.MessageDelivery) private readonly queue: Queue<MessageDeliveryJob>,
   ) {}
 
-  async enqueue(merchantId: string, messageId: string): Promise<void> {
+  /** Queues the message's delivery, `delayMs` from now (once: a second call finds the job). */
+  async enqueue(merchantId: string, messageId: string, delayMs = 0): Promise<void> {
     await this.queue.add(
       'deliver',
       { merchantId, messageId },
-      { jobId: messageId, backoff: { type: DELIVERY_BACKOFF } },
+      {
+        jobId: messageId,
+        backoff: { type: DELIVERY_BACKOFF },
+        ...(delayMs > 0 ? { delay: Math.round(delayMs) } : {}),
+      },
     );
   }
 }

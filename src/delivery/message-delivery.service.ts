@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
+import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
+import { DELIVERY_BACKOFF, deliveryBackoff } from 'src/delivery/delivery-backoff';
 import { DeliveryFailure } from 'src/delivery/delivery-failure';
 import {
   CommentAlreadyAnsweredError,
@@ -15,6 +17,7 @@ import {
   HUMAN_AGENT_WINDOW_MS,
   type MessageTag,
 } from 'src/delivery/message-window';
+import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
 import type { OutboundItem } from 'src/delivery/outbound';
 import {
   MANYCHAT_SEND_RATE,
@@ -44,6 +47,9 @@ interface RunControl extends DeliveryJobControl {
   slotReached(): void;
 }
 
+/** A run from the reply's own job left the rest to a `message-delivery` job. */
+class HandedToJob extends Error {}
+
 const fail = (reason: string, detail: string) => new DeliveryFailure('permanent', reason, detail);
 
 /**
@@ -56,6 +62,8 @@ const fail = (reason: string, detail: string) => new DeliveryFailure('permanent'
 @Injectable()
 export class MessageDeliveryService {
   private readonly logger = new Logger(MessageDeliveryService.name);
+  /** Replies this process is sending from their own jobs (at most DELIVERY_CONCURRENCY). */
+  private sendingNow = 0;
 
   constructor(
     private readonly store: DeliveryPartStore,
@@ -66,7 +74,37 @@ export class MessageDeliveryService {
     private readonly merchants: MerchantDirectory,
     @Inject(DELIVERY_SETTINGS) private readonly settings: DeliverySettings,
     private readonly metrics: MetricsService,
+    private readonly producer: MessageDeliveryProducer,
+    @Inject(behaviourConfig.KEY) private readonly behaviour: BehaviourConfig,
   ) {}
+
+  /**
+   * Delivers a reply from the job that stored it, sparing it a hop through the queue. Whatever
+   * would set a delivery job aside or retry it (a wait for a send slot, a failed send, an unknown
+   * outcome) hands the message to a `message-delivery` job instead, at the same time; so does a
+   * process already sending DELIVERY_CONCURRENCY replies this way (a slow or hanging provider
+   * then holds delivery's slots, not the reply stage's). Rejects only when even the job could not
+   * be queued: the caller's job is then retried, and its reading of the conversation queues the
+   * reply stored but not handed over.
+   */
+  async deliverNow(merchantId: string, messageId: string): Promise<void> {
+    const handOff = (ms: number) => this.producer.enqueue(merchantId, messageId, ms);
+    if (this.sendingNow >= this.behaviour.deliveryConcurrency) return handOff(0);
+    this.sendingNow += 1;
+    try {
+      await this.deliver(merchantId, messageId, {
+        later: async (ms: number, why: string): Promise<never> => {
+          await handOff(ms);
+          throw new HandedToJob(why);
+        },
+      });
+    } catch (error) {
+      if (error instanceof HandedToJob || error instanceof UnrecoverableError) return;
+      await handOff(deliveryBackoff(1, DELIVERY_BACKOFF, error as Error));
+    } finally {
+      this.sendingNow -= 1;
+    }
+  }
 
   async deliver(
     merchantId: string,
