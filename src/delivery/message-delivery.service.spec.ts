@@ -14,14 +14,14 @@ type Run = (control: DeliveryJobControl) => Promise<DeliveryOutcome>;
  * `deliverNow` around a scripted `deliver`: the runs themselves (reads, sends) are covered by
  * test/delivery.e2e-spec.ts; here, what a reply's own job does with each way a run can end.
  */
-function service(deliveryConcurrency: number, runs: Run[]) {
+function service(aiConcurrency: number, runs: Run[]) {
   const enqueue = jest.fn<Promise<void>, [string, string, number?]>(() => Promise.resolve());
   const behaviour: BehaviourConfig = {
     aiDebounceMs: 0,
     botPauseOnHumanMinutes: 30,
     sendRatePerMerchant: 80,
-    deliveryConcurrency,
-    aiConcurrency: 100,
+    deliveryConcurrency: 20,
+    aiConcurrency,
   };
   const unused = {} as never;
   const delivery = new MessageDeliveryService(
@@ -84,7 +84,7 @@ describe('MessageDeliveryService.deliverNow', () => {
     await expect(delivery.deliverNow('m1', 'r1')).rejects.toThrow('Redis away');
   });
 
-  it('sends at most DELIVERY_CONCURRENCY replies at once this way; the next goes to a job at once', async () => {
+  it('sends with at most half of the reply slots (AI_CONCURRENCY) at once; the next goes to a job at once', async () => {
     let release = () => undefined as void;
     const held: Run = () =>
       new Promise((resolve) => {
@@ -94,7 +94,7 @@ describe('MessageDeliveryService.deliverNow', () => {
           resolve({ outcome: 'sent', parts: 1 });
         };
       });
-    const { delivery, enqueue, deliver } = service(2, [held, held, sent]);
+    const { delivery, enqueue, deliver } = service(4, [held, held, sent]);
     const first = delivery.deliverNow('m1', 'r1');
     const second = delivery.deliverNow('m2', 'r2');
     await delivery.deliverNow('m3', 'r3');

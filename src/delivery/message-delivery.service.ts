@@ -62,7 +62,7 @@ const fail = (reason: string, detail: string) => new DeliveryFailure('permanent'
 @Injectable()
 export class MessageDeliveryService {
   private readonly logger = new Logger(MessageDeliveryService.name);
-  /** Replies this process is sending from their own jobs (at most DELIVERY_CONCURRENCY). */
+  /** Replies this process is sending from their own jobs (at most half of AI_CONCURRENCY). */
   private sendingNow = 0;
 
   constructor(
@@ -82,14 +82,16 @@ export class MessageDeliveryService {
    * Delivers a reply from the job that stored it, sparing it a hop through the queue. Whatever
    * would set a delivery job aside or retry it (a wait for a send slot, a failed send, an unknown
    * outcome) hands the message to a `message-delivery` job instead, at the same time; so does a
-   * process already sending DELIVERY_CONCURRENCY replies this way (a slow or hanging provider
-   * then holds delivery's slots, not the reply stage's). Rejects only when even the job could not
+   * process whose reply jobs already send with half of AI_CONCURRENCY (a slow or hanging provider
+   * then holds at most half of the reply stage's slots; delivery jobs wait for it instead). Rejects only when even the job could not
    * be queued: the caller's job is then retried, and its reading of the conversation queues the
    * reply stored but not handed over.
    */
   async deliverNow(merchantId: string, messageId: string): Promise<void> {
     const handOff = (ms: number) => this.producer.enqueue(merchantId, messageId, ms);
-    if (this.sendingNow >= this.behaviour.deliveryConcurrency) return handOff(0);
+    if (this.sendingNow >= Math.max(1, Math.floor(this.behaviour.aiConcurrency / 2))) {
+      return handOff(0);
+    }
     this.sendingNow += 1;
     try {
       await this.deliver(merchantId, messageId, {
