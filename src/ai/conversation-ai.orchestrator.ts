@@ -169,7 +169,7 @@ export class ConversationAIOrchestrator {
         );
         continue;
       }
-      await this.sender.deliverNow(merchantId, replyId);
+      const delivery = await this.sender.deliverNow(merchantId, replyId);
       this.metrics.aiReplies.inc({ source: decided.source, handover: String(decided.handover) });
       this.logger.log(
         {
@@ -180,8 +180,9 @@ export class ConversationAIOrchestrator {
           source: decided.source,
           handover: decided.handover,
           messages: decided.turn.length,
+          delivery,
         },
-        'reply handed to delivery',
+        delivery === 'sent' ? 'reply sent' : `reply stored; delivery ${delivery}`,
       );
       return { outcome: 'replied', replyId, source: decided.source };
     }

@@ -51,14 +51,14 @@ const sent: Run = () => Promise.resolve({ outcome: 'sent', parts: 1 });
 describe('MessageDeliveryService.deliverNow', () => {
   it('sends without a delivery job when the run goes through', async () => {
     const { delivery, enqueue, deliver } = service(2, [sent]);
-    await delivery.deliverNow('m1', 'r1');
+    await expect(delivery.deliverNow('m1', 'r1')).resolves.toBe('sent');
     expect(deliver).toHaveBeenCalledTimes(1);
     expect(enqueue).not.toHaveBeenCalled();
   });
 
   it('hands a run that would be set aside to a delivery job due at the same time', async () => {
     const { delivery, enqueue } = service(2, [(control) => control.later(700, 'waiting')]);
-    await delivery.deliverNow('m1', 'r1');
+    await expect(delivery.deliverNow('m1', 'r1')).resolves.toBe('queued');
     expect(enqueue).toHaveBeenCalledWith('m1', 'r1', 700);
   });
 
@@ -68,13 +68,13 @@ describe('MessageDeliveryService.deliverNow', () => {
       () => Promise.reject(transient),
       () => Promise.reject(new UnrecoverableError('window_closed')),
     ]);
-    await delivery.deliverNow('m1', 'r1');
+    await expect(delivery.deliverNow('m1', 'r1')).resolves.toBe('queued');
     expect(enqueue).toHaveBeenCalledTimes(1);
     const [, id, delay] = enqueue.mock.calls[0];
     expect(id).toBe('r1');
     expect(delay).toBeGreaterThanOrEqual(1_600);
     expect(delay).toBeLessThanOrEqual(2_000);
-    await delivery.deliverNow('m1', 'r2');
+    await expect(delivery.deliverNow('m1', 'r2')).resolves.toBe('failed');
     expect(enqueue).toHaveBeenCalledTimes(1);
   });
 

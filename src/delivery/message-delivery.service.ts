@@ -32,6 +32,9 @@ import { ManyChatMessageSender } from 'src/manychat/manychat-message.sender';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { MerchantDirectory } from 'src/merchant/merchant-directory';
 
+/** What became of a reply its own job tried to send: sent, skipped, failed, or queued for a job. */
+export type DeliveredNow = DeliveryOutcome['outcome'] | 'failed' | 'queued';
+
 export type DeliveryOutcome =
   { outcome: 'sent'; parts: number } | { outcome: 'skipped'; reason: string };
 
@@ -87,22 +90,27 @@ export class MessageDeliveryService {
    * be queued: the caller's job is then retried, and its reading of the conversation queues the
    * reply stored but not handed over.
    */
-  async deliverNow(merchantId: string, messageId: string): Promise<void> {
-    const handOff = (ms: number) => this.producer.enqueue(merchantId, messageId, ms);
+  async deliverNow(merchantId: string, messageId: string): Promise<DeliveredNow> {
+    const handOff = async (ms: number): Promise<DeliveredNow> => {
+      await this.producer.enqueue(merchantId, messageId, ms);
+      return 'queued';
+    };
     if (this.sendingNow >= Math.max(1, Math.floor(this.behaviour.aiConcurrency / 2))) {
       return handOff(0);
     }
     this.sendingNow += 1;
     try {
-      await this.deliver(merchantId, messageId, {
+      const done = await this.deliver(merchantId, messageId, {
         later: async (ms: number, why: string): Promise<never> => {
           await handOff(ms);
           throw new HandedToJob(why);
         },
       });
+      return done.outcome;
     } catch (error) {
-      if (error instanceof HandedToJob || error instanceof UnrecoverableError) return;
-      await handOff(deliveryBackoff(1, DELIVERY_BACKOFF, error as Error));
+      if (error instanceof HandedToJob) return 'queued';
+      if (error instanceof UnrecoverableError) return 'failed';
+      return handOff(deliveryBackoff(1, DELIVERY_BACKOFF, error as Error));
     } finally {
       this.sendingNow -= 1;
     }
