@@ -67,6 +67,8 @@ export class MessageDeliveryService {
   private readonly logger = new Logger(MessageDeliveryService.name);
   /** Replies this process is sending from their own jobs (at most half of AI_CONCURRENCY). */
   private sendingNow = 0;
+  /** How many replies their own jobs may send at once: half of AI_CONCURRENCY, at least one. */
+  private readonly sendingNowLimit: number;
 
   constructor(
     private readonly store: DeliveryPartStore,
@@ -78,8 +80,10 @@ export class MessageDeliveryService {
     @Inject(DELIVERY_SETTINGS) private readonly settings: DeliverySettings,
     private readonly metrics: MetricsService,
     private readonly producer: MessageDeliveryProducer,
-    @Inject(behaviourConfig.KEY) private readonly behaviour: BehaviourConfig,
-  ) {}
+    @Inject(behaviourConfig.KEY) behaviour: BehaviourConfig,
+  ) {
+    this.sendingNowLimit = Math.max(1, Math.floor(behaviour.aiConcurrency / 2));
+  }
 
   /**
    * Delivers a reply from the job that stored it, sparing it a hop through the queue. Whatever
@@ -95,9 +99,7 @@ export class MessageDeliveryService {
       await this.producer.enqueue(merchantId, messageId, ms);
       return 'queued';
     };
-    if (this.sendingNow >= Math.max(1, Math.floor(this.behaviour.aiConcurrency / 2))) {
-      return handOff(0);
-    }
+    if (this.sendingNow >= this.sendingNowLimit) return handOff(0);
     this.sendingNow += 1;
     try {
       const done = await this.deliver(merchantId, messageId, {

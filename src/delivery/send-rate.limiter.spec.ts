@@ -3,8 +3,8 @@ import { SendRateLimiter } from 'src/delivery/send-rate.limiter';
 import type { RedisService } from 'src/redis/redis.service';
 
 // Admission is this process's own bookkeeping: it never reaches Redis (slots themselves are
-// taken in Redis; test/delivery-rate.e2e-spec.ts covers them).
-const noRedis = {} as RedisService;
+// taken in Redis; test/delivery-rate.e2e-spec.ts covers them). The client only learns the script.
+const noRedis = { client: { defineCommand: () => undefined } } as unknown as RedisService;
 
 function limiter(deliveryConcurrency: number, sendRatePerMerchant = 80): SendRateLimiter {
   const behaviour: BehaviourConfig = {

@@ -102,13 +102,14 @@ export class SendRateLimiter {
   private readonly waiting = new Map<string, number>();
   /** Per merchant: when the last job this process set aside is due back. */
   private readonly lastDue = new Map<string, number>();
-
-  private script: SlotScript | undefined;
+  private readonly script: SlotScript;
 
   constructor(
     private readonly redis: RedisService,
     @Inject(behaviourConfig.KEY) behaviour: BehaviourConfig,
   ) {
+    redis.client.defineCommand('raddTakeSendSlot', { lua: TAKE_SLOT });
+    this.script = redis.client as unknown as SlotScript;
     this.limit = behaviour.sendRatePerMerchant;
     this.interval = Math.ceil((WINDOW_MS + SPREAD_MARGIN_MS) / this.limit);
     this.perMerchant = Math.max(
@@ -178,21 +179,13 @@ export class SendRateLimiter {
       .catch(() => undefined);
   }
 
-  private slotScript(): SlotScript {
-    if (!this.script) {
-      this.redis.client.defineCommand('raddTakeSendSlot', { lua: TAKE_SLOT });
-      this.script = this.redis.client as unknown as SlotScript;
-    }
-    return this.script;
-  }
-
   private async take(
     pausedKey: string,
     budgets: ReadonlyArray<{ key: string; limit: number }>,
   ): Promise<number> {
     this.sequence += 1;
     try {
-      const answer = await this.slotScript().raddTakeSendSlot(
+      const answer = await this.script.raddTakeSendSlot(
         1 + budgets.length,
         pausedKey,
         ...budgets.map((budget) => budget.key),
