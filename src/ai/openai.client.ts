@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import OpenAI, { APIConnectionError, APIError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { MODEL_ANSWER_SCHEMA } from 'src/ai/model-answer';
+import { leanFetch } from 'src/common/http-request';
 import { openaiConfig, type OpenAiConfig } from 'src/config/openai.config';
 
 export interface ModelCompletion {
@@ -14,7 +15,8 @@ export interface ModelCompletion {
 
 /**
  * The chat model behind OPENAI_BASE_URL (OpenAI or any compatible server), asked for the structured
- * answer of INTERFACE §5. The SDK's own retries are off: the caller owns the retry budget.
+ * answer of INTERFACE §5. The SDK's own retries are off: the caller owns the retry budget. Its
+ * calls go through undici's `request` (`leanFetch`), a fraction of what `fetch` costs a call.
  */
 @Injectable()
 export class OpenAiClient {
@@ -27,6 +29,7 @@ export class OpenAiClient {
           baseURL: config.baseUrl,
           timeout: config.timeoutMs,
           maxRetries: 0,
+          fetch: leanFetch,
         })
       : null;
   }

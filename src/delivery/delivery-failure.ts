@@ -26,12 +26,13 @@ export class DeliveryFailure extends Error {
 }
 
 /**
- * A failed fetch: whether the request can have reached the server. A refused or unresolvable
+ * A failed HTTP call: whether the request can have reached the server. A refused or unresolvable
  * connection never sent a byte; a timeout or a reset may have been processed by the other side.
+ * The socket's error code is on the error itself (undici's `request`) or on its cause (`fetch`).
  */
 export function requestMayHaveArrived(error: unknown): boolean {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const failed = error as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = [failed?.code, failed?.cause?.code].find((value) => typeof value === 'string');
   return !(code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN');
 }
 

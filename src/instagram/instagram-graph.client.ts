@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { httpRequest, type HttpAnswer } from 'src/common/http-request';
 import { metaConfig, type MetaConfig } from 'src/config/meta.config';
 import { retryAfterMs } from 'src/delivery/delivery-failure';
 
@@ -69,11 +70,11 @@ export class InstagramGraphClient {
   async userProfile(token: string, igsid: string): Promise<InstagramUserProfile> {
     const url = new URL(`${this.baseUrlFor(token)}/${encodeURIComponent(igsid)}`);
     url.searchParams.set('fields', 'name,username,profile_pic');
-    const response = await fetch(url, {
+    const response = await httpRequest(url, {
       headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(PROFILE_TIMEOUT_MS),
+      timeoutMs: PROFILE_TIMEOUT_MS,
     });
-    const body = await readJson(response);
+    const body = readJson(response);
     throwIfError(response, body);
     const profile = body as { name?: unknown; username?: unknown; profile_pic?: unknown };
     return {
@@ -85,16 +86,16 @@ export class InstagramGraphClient {
 
   /**
    * One Send API call (a message or a sender action). Throws GraphApiError for an error answer;
-   * a network failure or timeout is thrown as fetch threw it (the outcome is then not known).
+   * a network failure or timeout is thrown as the HTTP client threw it (the outcome is then not known).
    */
   async send(token: string, request: SendApiRequest, timeoutMs: number): Promise<SendApiResult> {
-    const response = await fetch(`${this.baseUrlFor(token)}/me/messages`, {
+    const response = await httpRequest(`${this.baseUrlFor(token)}/me/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(request),
-      signal: AbortSignal.timeout(timeoutMs),
+      timeoutMs,
     });
-    const body = await readJson(response);
+    const body = readJson(response);
     throwIfError(response, body);
     const result = body as { recipient_id?: unknown; message_id?: unknown };
     return {
@@ -104,17 +105,16 @@ export class InstagramGraphClient {
   }
 }
 
-async function readJson(response: Response): Promise<unknown> {
-  const text = await response.text();
+function readJson(response: HttpAnswer): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(response.text) as unknown;
   } catch {
-    return { error: { message: text.slice(0, 200) || response.statusText } };
+    return { error: { message: response.text.slice(0, 200) || `HTTP ${response.status}` } };
   }
 }
 
 /** Meta reports errors in the body, usually with a 400, sometimes with a 200. */
-function throwIfError(response: Response, body: unknown): void {
+function throwIfError(response: HttpAnswer, body: unknown): void {
   const error = (
     body as { error?: { code?: unknown; error_subcode?: unknown; message?: unknown } } | null
   )?.error;

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { httpRequest } from 'src/common/http-request';
 import { manychatConfig, type ManyChatConfig } from 'src/config/manychat.config';
 import { retryAfterMs } from 'src/delivery/delivery-failure';
 
@@ -96,7 +97,7 @@ export class ManyChatClient {
     body: string | undefined,
     timeoutMs: number,
   ): Promise<unknown> {
-    const response = await fetch(`${this.config.baseUrl}${path}`, {
+    const response = await httpRequest(`${this.config.baseUrl}${path}`, {
       method,
       headers: {
         authorization: `Bearer ${apiKey}`,
@@ -104,12 +105,11 @@ export class ManyChatClient {
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body,
-      signal: AbortSignal.timeout(timeoutMs),
+      timeoutMs,
     });
-    const text = await response.text();
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text) as unknown;
+      parsed = JSON.parse(response.text) as unknown;
     } catch {
       parsed = undefined;
     }
@@ -119,7 +119,7 @@ export class ManyChatClient {
       code?: unknown;
       details?: { messages?: Array<{ message?: unknown }> };
     };
-    if (response.ok && answer.status === 'success') return parsed;
+    if (response.status < 300 && answer.status === 'success') return parsed;
     const details = (answer.details?.messages ?? [])
       .map((entry) => entry.message)
       .filter((message): message is string => typeof message === 'string');
