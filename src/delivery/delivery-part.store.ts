@@ -231,12 +231,14 @@ export class DeliveryPartStore {
     providerMessageId: string | undefined,
     last: boolean,
   ): Promise<void> {
+    // `message_id = $3` leads: PostgreSQL costs `id = ANY($1)` as ten ids, so without it the
+    // prepared statement never got a generic plan and was planned again on every call.
     await this.dataSource.query(
       `WITH parts AS (
          UPDATE delivery_parts
             SET status = CASE WHEN status = 'delivered' THEN status ELSE 'sent' END,
                 provider_message_id = COALESCE($2, provider_message_id), error = NULL, updated_at = now()
-          WHERE id = ANY($1::uuid[])
+          WHERE message_id = $3 AND id = ANY($1::uuid[])
        )
        UPDATE messages m
           SET provider_message_id = COALESCE(m.provider_message_id, $2),
