@@ -409,7 +409,10 @@ export class ConversationAIOrchestrator {
    * Stores the reply once per turn, marks the turn answered and settles what was owed when the
    * turn was read (`owedMark`), in one statement, provided no message of the turn was answered
    * meanwhile: the turn's rows are locked first, so of two runs storing at once the second sees
-   * what the first did. Null: the turn was answered meanwhile, nothing was stored.
+   * what the first did. Null: the turn was answered meanwhile, nothing was stored. The turn's
+   * rows are found among the conversation's unanswered messages (`ix_messages_unanswered`), not
+   * by their ids alone: PostgreSQL costs `id = ANY($8)` as ten ids, and would plan the statement
+   * again on every call rather than keep its generic plan.
    */
   private async store(
     merchantId: string,
@@ -421,10 +424,13 @@ export class ConversationAIOrchestrator {
     const [stored] = await rowsOf<{ open: boolean; id: string | null }>(
       this.dataSource,
       `WITH turn AS (
-         SELECT id, answered_by FROM messages WHERE merchant_id = $1 AND id = ANY($8::uuid[]) FOR UPDATE
+         SELECT id FROM messages
+          WHERE conversation_id = $2 AND direction = 'in' AND answered_by IS NULL AND id = ANY($8::uuid[])
+            AND merchant_id = $1
+            FOR UPDATE
        ),
        open AS (
-         SELECT count(*) = cardinality($8::uuid[]) AND bool_and(answered_by IS NULL) AS ok FROM turn
+         SELECT count(*) = cardinality($8::uuid[]) AS ok FROM turn
        ),
        inserted AS (
          INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, intent,
@@ -441,7 +447,7 @@ export class ConversationAIOrchestrator {
        ),
        answered AS (
          UPDATE messages SET answered_by = (SELECT id FROM reply), intent = COALESCE(intent, $5)
-          WHERE merchant_id = $1 AND id = ANY($8::uuid[]) AND answered_by IS NULL AND (SELECT ok FROM open)
+          WHERE id IN (SELECT id FROM turn) AND (SELECT ok FROM open)
        ),
        touched AS (
          UPDATE conversations SET last_message_at = GREATEST(last_message_at, now()), updated_at = now(),
