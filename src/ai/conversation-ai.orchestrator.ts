@@ -98,6 +98,49 @@ const CONVERSATION = `
     FROM conversations c JOIN merchants m ON m.id = c.merchant_id
    WHERE c.id = $1 AND c.merchant_id = $2`;
 
+/**
+ * Stores a turn's reply ($3 text, $4 attachments, $5 intent, $6 meta) for conversation $2 of
+ * merchant $1, answering the turn $8 (last message $7), needs_human |= $9, and settles what was
+ * owed at the turn's reading ($10): see `store`. The turn's rows are found among the
+ * conversation's unanswered messages (`ix_messages_unanswered`), not by their ids alone:
+ * PostgreSQL costs `id = ANY($8)` as ten ids, and would plan the statement again on every call
+ * rather than keep its generic plan.
+ */
+export const STORE_REPLY = `
+  WITH turn AS (
+    SELECT id FROM messages
+     WHERE conversation_id = $2 AND direction = 'in' AND answered_by IS NULL AND id = ANY($8::uuid[])
+       AND merchant_id = $1
+       FOR UPDATE
+  ),
+  open AS (
+    SELECT count(*) = cardinality($8::uuid[]) AS ok FROM turn
+  ),
+  inserted AS (
+    INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, intent,
+                          delivery_status, meta, occurred_at, answers_through)
+    SELECT $1, $2, 'out', 'bot', 'text', $3, $4, $5, 'queued', $6, now(), $7 WHERE (SELECT ok FROM open)
+    ON CONFLICT (answers_through) WHERE answers_through IS NOT NULL DO NOTHING
+    RETURNING id
+  ),
+  reply AS (
+    SELECT id FROM inserted
+    UNION ALL
+    SELECT id FROM messages
+     WHERE answers_through = $7 AND (SELECT ok FROM open) AND NOT EXISTS (SELECT 1 FROM inserted)
+  ),
+  answered AS (
+    UPDATE messages SET answered_by = (SELECT id FROM reply), intent = COALESCE(intent, $5)
+     WHERE id IN (SELECT id FROM turn) AND (SELECT ok FROM open)
+  ),
+  touched AS (
+    UPDATE conversations SET last_message_at = GREATEST(last_message_at, now()), updated_at = now(),
+           needs_human = needs_human OR $9,
+           reply_owed_at = CASE WHEN reply_owed_at = $10::timestamptz THEN NULL ELSE reply_owed_at END
+     WHERE id = $2 AND merchant_id = $1 AND (SELECT ok FROM open)
+  )
+  SELECT (SELECT ok FROM open) AS open, (SELECT id FROM reply) AS id`;
+
 class ModelUnavailableError extends Error {}
 
 /** A reply the model (or the offline replier, or the holding reply) gave for a turn. */
@@ -409,10 +452,7 @@ export class ConversationAIOrchestrator {
    * Stores the reply once per turn, marks the turn answered and settles what was owed when the
    * turn was read (`owedMark`), in one statement, provided no message of the turn was answered
    * meanwhile: the turn's rows are locked first, so of two runs storing at once the second sees
-   * what the first did. Null: the turn was answered meanwhile, nothing was stored. The turn's
-   * rows are found among the conversation's unanswered messages (`ix_messages_unanswered`), not
-   * by their ids alone: PostgreSQL costs `id = ANY($8)` as ten ids, and would plan the statement
-   * again on every call rather than keep its generic plan.
+   * what the first did. Null: the turn was answered meanwhile, nothing was stored.
    */
   private async store(
     merchantId: string,
@@ -423,39 +463,7 @@ export class ConversationAIOrchestrator {
     const lastId = reply.turn[reply.turn.length - 1].id;
     const [stored] = await rowsOf<{ open: boolean; id: string | null }>(
       this.dataSource,
-      `WITH turn AS (
-         SELECT id FROM messages
-          WHERE conversation_id = $2 AND direction = 'in' AND answered_by IS NULL AND id = ANY($8::uuid[])
-            AND merchant_id = $1
-            FOR UPDATE
-       ),
-       open AS (
-         SELECT count(*) = cardinality($8::uuid[]) AS ok FROM turn
-       ),
-       inserted AS (
-         INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, intent,
-                               delivery_status, meta, occurred_at, answers_through)
-         SELECT $1, $2, 'out', 'bot', 'text', $3, $4, $5, 'queued', $6, now(), $7 WHERE (SELECT ok FROM open)
-         ON CONFLICT (answers_through) WHERE answers_through IS NOT NULL DO NOTHING
-         RETURNING id
-       ),
-       reply AS (
-         SELECT id FROM inserted
-         UNION ALL
-         SELECT id FROM messages
-          WHERE answers_through = $7 AND (SELECT ok FROM open) AND NOT EXISTS (SELECT 1 FROM inserted)
-       ),
-       answered AS (
-         UPDATE messages SET answered_by = (SELECT id FROM reply), intent = COALESCE(intent, $5)
-          WHERE id IN (SELECT id FROM turn) AND (SELECT ok FROM open)
-       ),
-       touched AS (
-         UPDATE conversations SET last_message_at = GREATEST(last_message_at, now()), updated_at = now(),
-                needs_human = needs_human OR $9,
-                reply_owed_at = CASE WHEN reply_owed_at = $10::timestamptz THEN NULL ELSE reply_owed_at END
-          WHERE id = $2 AND merchant_id = $1 AND (SELECT ok FROM open)
-       )
-       SELECT (SELECT ok FROM open) AS open, (SELECT id FROM reply) AS id`,
+      STORE_REPLY,
       [
         merchantId,
         conversationId,
