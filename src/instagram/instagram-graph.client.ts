@@ -86,7 +86,8 @@ export class InstagramGraphClient {
 
   /**
    * One Send API call (a message or a sender action). Throws GraphApiError for an error answer;
-   * a network failure or timeout is thrown as the HTTP client threw it (the outcome is then not known).
+   * a network failure or timeout is thrown as the HTTP client threw it (the outcome is then not
+   * known).
    */
   async send(token: string, request: SendApiRequest, timeoutMs: number): Promise<SendApiResult> {
     const response = await httpRequest(`${this.baseUrlFor(token)}/me/messages`, {
