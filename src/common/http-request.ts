@@ -20,7 +20,7 @@ export interface HttpRequestInit {
 /**
  * One call to an outside API (the model, ManyChat, Meta) over undici's keep-alive pool. undici's
  * `request` is what Node's `fetch` runs on, without the WHATWG layers (streams, Request and
- * Response objects) that made a call cost three to four times the CPU. A refused connection
+ * Response objects) that made a call cost four to six times the CPU. A refused connection
  * rejects with its socket error (`code` ECONNREFUSED); a timeout with a `TimeoutError`.
  */
 export async function httpRequest(url: string | URL, init: HttpRequestInit): Promise<HttpAnswer> {

@@ -90,9 +90,9 @@ export class MessageDeliveryService {
    * would set a delivery job aside or retry it (a wait for a send slot, a failed send, an unknown
    * outcome) hands the message to a `message-delivery` job instead, at the same time; so does a
    * process whose reply jobs already send with half of AI_CONCURRENCY (a slow or hanging provider
-   * then holds at most half of the reply stage's slots; delivery jobs wait for it instead). Rejects only when even the job could not
-   * be queued: the caller's job is then retried, and its reading of the conversation queues the
-   * reply stored but not handed over.
+   * then holds at most half of the reply stage's slots; delivery jobs wait for it instead).
+   * Rejects only when even the job could not be queued: the caller's job is then retried, and its
+   * reading of the conversation queues the reply stored but not handed over.
    */
   async deliverNow(merchantId: string, messageId: string): Promise<DeliveredNow> {
     const handOff = async (ms: number): Promise<DeliveredNow> => {
