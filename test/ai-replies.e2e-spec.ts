@@ -3,6 +3,7 @@ import { AiResponseProcessor } from 'src/ai/ai-response.processor';
 import { ConversationAIOrchestrator } from 'src/ai/conversation-ai.orchestrator';
 import { SYSTEM_PROMPT } from 'src/ai/instagram-ai.service';
 import { HOLDING_REPLY_AR } from 'src/ai/offline-replier';
+import { DeliveryPartStore } from 'src/delivery/delivery-part.store';
 import { QueueName } from 'src/queue/queue.constants';
 import { adminToken, call } from 'test/utils/api';
 import { startApp, type TestApp } from 'test/utils/app';
@@ -160,6 +161,7 @@ describe('AI replies (e2e)', () => {
         language: 'ar-IQ',
       },
     }));
+    const loads = jest.spyOn(radd.app.get(DeliveryPartStore), 'load');
     await dm(customer, { mid: `${customer}-2`, text: 'شكد سعر الفستان الاسود؟' });
     await eventually(() => Promise.resolve(model.calls.length === 1 ? true : undefined));
     const [call] = model.calls;
@@ -211,6 +213,9 @@ describe('AI replies (e2e)', () => {
       'https://cdn.example/dr-blk.jpg',
     ]);
     expect(await queue(radd.app, QueueName.MessageDelivery).getJob(reply.id)).toBeUndefined();
+    // Stored with its parts and sent as stored, without being read back.
+    expect(loads).not.toHaveBeenCalled();
+    loads.mockRestore();
     const [question] = await database(radd.app).query<Array<{ intent: string }>>(
       `SELECT intent FROM messages WHERE mid = $1`,
       [`${customer}-2`],

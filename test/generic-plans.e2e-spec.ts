@@ -82,12 +82,12 @@ describe('generic plans of the hot statements (e2e)', () => {
     return { generic: Number(row?.generic ?? 0), custom: Number(row?.custom ?? 0) };
   }
 
-  it('stores replies on a generic plan, one reply per turn, and none for a turn answered before', async () => {
+  it('stores replies and their parts on a generic plan, one reply per turn, and none for a turn answered before', async () => {
     const turns = [];
     for (let run = 0; run < RUNS; run += 1) turns.push(await turn(1 + (run % 3)));
     await dataSource.query(`ANALYZE messages, conversations`);
     const store = (conversationId: string, ids: string[]) =>
-      dataSource.query<Array<{ open: boolean; id: string | null }>>(STORE_REPLY, [
+      dataSource.query<Array<{ open: boolean; id: string | null; parts: string[] }>>(STORE_REPLY, [
         merchantId,
         conversationId,
         'هلا بيك',
@@ -98,10 +98,43 @@ describe('generic plans of the hot statements (e2e)', () => {
         ids,
         false,
         null,
+        'manychat',
+        ['text', 'image'],
+        ['هلا بيك', null],
+        [null, 'https://cdn.example/p.jpg'],
+        1,
       ]);
     for (const { conversationId, ids } of turns) {
       const [stored] = await store(conversationId, ids);
-      expect(stored).toEqual({ open: true, id: expect.any(String) as unknown });
+      expect(stored).toEqual({
+        open: true,
+        id: expect.any(String) as unknown,
+        parts: [expect.any(String), expect.any(String)] as unknown,
+      });
+      const parts = await dataSource.query<Array<Record<string, unknown>>>(
+        `SELECT p.id, p.seq, p.kind, p.status, p.attempts, m.channel
+           FROM delivery_parts p JOIN messages m ON m.id = p.message_id
+          WHERE p.message_id = $1 ORDER BY p.seq`,
+        [stored.id],
+      );
+      expect(parts).toEqual([
+        {
+          id: stored.parts[0],
+          seq: 0,
+          kind: 'text',
+          status: 'sending',
+          attempts: 1,
+          channel: 'manychat',
+        },
+        {
+          id: stored.parts[1],
+          seq: 1,
+          kind: 'image',
+          status: 'pending',
+          attempts: 0,
+          channel: 'manychat',
+        },
+      ]);
       const answered = await dataSource.query<Array<{ answered_by: string }>>(
         `SELECT answered_by FROM messages WHERE id = ANY($1::uuid[])`,
         [ids],
@@ -110,7 +143,7 @@ describe('generic plans of the hot statements (e2e)', () => {
     }
     // A turn one of whose messages is answered already is not open: nothing is stored.
     const [again] = await store(turns[0].conversationId, turns[0].ids);
-    expect(again).toEqual({ open: false, id: null });
+    expect(again).toEqual({ open: false, id: null, parts: [] });
     const [replies] = await dataSource.query<Array<{ n: string }>>(
       `SELECT count(*) AS n FROM messages WHERE merchant_id = $1 AND answers_through IS NOT NULL`,
       [merchantId],

@@ -15,10 +15,15 @@ import { isRetryable, OpenAiClient } from 'src/ai/openai.client';
 import { figuresIn, ungroundedAmounts } from 'src/ai/prices';
 import type { CatalogueProduct } from 'src/ai/product-matcher';
 import { formatReply } from 'src/ai/reply-format';
-import type { MessageAttachment } from 'src/conversation/message.entity';
+import type { MessageAttachment, MessageChannel } from 'src/conversation/message.entity';
 import { rowsOf } from 'src/database/sql';
 import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
-import { MessageDeliveryService } from 'src/delivery/message-delivery.service';
+import type { OutboundMessage } from 'src/delivery/delivery-part.store';
+import {
+  MessageDeliveryService,
+  type PreparedParts,
+  type PreparedSend,
+} from 'src/delivery/message-delivery.service';
 import type { MerchantProfile } from 'src/merchant/merchant.entity';
 import { MetricsService } from 'src/metrics/metrics.service';
 
@@ -51,6 +56,16 @@ interface ConversationRow {
   pending_replies: string[];
   /** The turn and the history around it, oldest first (TURN_AND_HISTORY). */
   messages: MessageJson[];
+  /** What delivery needs of the customer and the merchant (see OutboundMessage). */
+  customer_id: string;
+  igsid: string | null;
+  subscriber_id: string | null;
+  merchant_channel: MessageChannel;
+  needs_reauth: boolean;
+  subscriber_field: string | null;
+  has_instagram_token: boolean;
+  standby: boolean;
+  sealed_manychat_key: string | null;
 }
 
 /** A message as TURN_AND_HISTORY gives it: JSON, so times are ISO strings. */
@@ -87,21 +102,36 @@ const TURN_AND_HISTORY = `
       ORDER BY h.occurred_at DESC, h.created_at DESC LIMIT $4)
   ) x`;
 
-/** The conversation the turn belongs to, with its merchant ($1 conversation, $2 merchant). */
+/**
+ * The conversation the turn belongs to, with its merchant and customer ($1 conversation, $2
+ * merchant): what the reply needs, and what its delivery does (DeliveryPartStore.load).
+ */
 const CONVERSATION = `
   SELECT c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile,
          m.catalogue_version, c.reply_owed_at::text AS owed_mark,
          ARRAY(SELECT o.id FROM messages o
                 WHERE o.merchant_id = c.merchant_id AND o.conversation_id = c.id AND o.direction = 'out'
                   AND o.sender = 'bot' AND o.delivery_status = 'queued') AS pending_replies,
-         (${TURN_AND_HISTORY}) AS messages
-    FROM conversations c JOIN merchants m ON m.id = c.merchant_id
+         (${TURN_AND_HISTORY}) AS messages,
+         cu.id AS customer_id, cu.igsid, cu.manychat_subscriber_id AS subscriber_id,
+         m.delivery_channel AS merchant_channel, m.needs_reauth,
+         m.manychat_subscriber_field AS subscriber_field,
+         (m.instagram_access_token IS NOT NULL) AS has_instagram_token,
+         COALESCE((SELECT (i.meta->>'standby')::boolean FROM messages i
+                    WHERE i.merchant_id = c.merchant_id AND i.conversation_id = c.id AND i.direction = 'in'
+                    ORDER BY i.occurred_at DESC LIMIT 1), false) AS standby,
+         m.manychat_api_key AS sealed_manychat_key
+    FROM conversations c
+    JOIN merchants m ON m.id = c.merchant_id
+    JOIN customers cu ON cu.id = c.customer_id
    WHERE c.id = $1 AND c.merchant_id = $2`;
 
 /**
  * Stores a turn's reply ($3 text, $4 attachments, $5 intent, $6 meta) for conversation $2 of
  * merchant $1, answering the turn $8 (last message $7), needs_human |= $9, and settles what was
- * owed at the turn's reading ($10): see `store`. The turn's rows are found among the
+ * owed at the turn's reading ($10): see `store`. A reply its job sends at once is stored with its
+ * channel ($11) and its delivery parts ($12 kinds, $13 texts, $14 image URLs; the first $15 of
+ * them `sending`), as DeliveryPartStore.plan writes them; the parts' ids come back in order. The turn's rows are found among the
  * conversation's unanswered messages (`ix_messages_unanswered`), not by their ids alone:
  * PostgreSQL costs `id = ANY($8)` as ten ids, and would plan the statement again on every call
  * rather than keep its generic plan.
@@ -118,8 +148,8 @@ export const STORE_REPLY = `
   ),
   inserted AS (
     INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, intent,
-                          delivery_status, meta, occurred_at, answers_through)
-    SELECT $1, $2, 'out', 'bot', 'text', $3, $4, $5, 'queued', $6, now(), $7 WHERE (SELECT ok FROM open)
+                          delivery_status, channel, meta, occurred_at, answers_through)
+    SELECT $1, $2, 'out', 'bot', 'text', $3, $4, $5, 'queued', $11, $6, now(), $7 WHERE (SELECT ok FROM open)
     ON CONFLICT (answers_through) WHERE answers_through IS NOT NULL DO NOTHING
     RETURNING id
   ),
@@ -138,8 +168,17 @@ export const STORE_REPLY = `
            needs_human = needs_human OR $9,
            reply_owed_at = CASE WHEN reply_owed_at = $10::timestamptz THEN NULL ELSE reply_owed_at END
      WHERE id = $2 AND merchant_id = $1 AND (SELECT ok FROM open)
+  ),
+  parts AS (
+    INSERT INTO delivery_parts (merchant_id, message_id, seq, kind, text, image_url, status, attempts, attempted_at)
+    SELECT $1, i.id, t.seq - 1, t.kind, t.text, t.image_url,
+           CASE WHEN t.seq <= $15 THEN 'sending' ELSE 'pending' END, CASE WHEN t.seq <= $15 THEN 1 ELSE 0 END,
+           CASE WHEN t.seq <= $15 THEN now() END
+      FROM inserted i, unnest($12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS t(kind, text, image_url, seq)
+    RETURNING id, seq
   )
-  SELECT (SELECT ok FROM open) AS open, (SELECT id FROM reply) AS id`;
+  SELECT (SELECT ok FROM open) AS open, (SELECT id FROM reply) AS id,
+         ARRAY(SELECT id FROM parts ORDER BY seq) AS parts`;
 
 class ModelUnavailableError extends Error {}
 
@@ -199,20 +238,39 @@ export class ConversationAIOrchestrator {
         }
         return decided;
       }
-      const replyId = await this.store(
-        merchantId,
-        conversationId,
-        conversation?.owed_mark ?? null,
-        decided,
+      // Sent by this job at once (most replies): its store writes the parts too.
+      const prepared = await this.sender.prepare(
+        outboundOf(merchantId, conversationId, conversation, decided),
       );
-      if (replyId === null) {
+      let stored: { id: string; parts: PreparedParts } | null;
+      try {
+        stored = await this.store(
+          merchantId,
+          conversationId,
+          conversation?.owed_mark ?? null,
+          decided,
+          prepared,
+        );
+      } catch (error) {
+        prepared?.release();
+        throw error;
+      }
+      if (stored === null) {
+        prepared?.release();
         this.logger.log(
           { merchantId, conversationId, messages: decided.turn.length },
           'turn answered by another run meanwhile; reading it again',
         );
         continue;
       }
-      const delivery = await this.sender.deliverNow(merchantId, replyId);
+      const replyId = stored.id;
+      let delivery;
+      if (prepared && stored.parts.length === prepared.items.length) {
+        delivery = await this.sender.deliverPrepared(prepared, replyId, stored.parts);
+      } else {
+        prepared?.release();
+        delivery = await this.sender.deliverNow(merchantId, replyId);
+      }
       this.metrics.aiReplies.inc({ source: decided.source, handover: String(decided.handover) });
       this.logger.log(
         {
@@ -459,9 +517,11 @@ export class ConversationAIOrchestrator {
     conversationId: string,
     owedMark: string | null,
     reply: TurnReply,
-  ): Promise<string | null> {
+    prepared: PreparedSend | null,
+  ): Promise<{ id: string; parts: PreparedParts } | null> {
     const lastId = reply.turn[reply.turn.length - 1].id;
-    const [stored] = await rowsOf<{ open: boolean; id: string | null }>(
+    const items = prepared?.items ?? [];
+    const [stored] = await rowsOf<{ open: boolean; id: string | null; parts: string[] }>(
       this.dataSource,
       STORE_REPLY,
       [
@@ -475,10 +535,15 @@ export class ConversationAIOrchestrator {
         reply.turn.map((message) => message.id),
         reply.handover,
         owedMark,
+        prepared?.channel ?? null,
+        items.map((item) => item.kind),
+        items.map((item) => (item.kind === 'text' ? item.text : null)),
+        items.map((item) => (item.kind === 'image' ? item.url : null)),
+        prepared?.claim ?? 0,
       ],
     );
     if (!stored?.open) return null;
-    if (stored.id) return stored.id;
+    if (stored.id) return { id: stored.id, parts: stored.parts };
     // Stored meanwhile by a run this statement could not see yet: that one is the reply.
     const [earlier] = await rowsOf<{ id: string }>(
       this.dataSource,
@@ -486,13 +551,45 @@ export class ConversationAIOrchestrator {
       [lastId],
     );
     if (!earlier) throw new Error('the reply of the turn could not be stored');
-    return earlier.id;
+    return { id: earlier.id, parts: [] };
   }
 
   private skip(merchantId: string, conversationId: string, reason: string): RespondOutcome {
     this.logger.log({ merchantId, conversationId, reason }, 'no reply');
     return { outcome: 'skipped', reason };
   }
+}
+
+/** The reply about to be stored as delivery reads it (its id is the stored one's). */
+function outboundOf(
+  merchantId: string,
+  conversationId: string,
+  conversation: ConversationRow | undefined,
+  reply: TurnReply,
+): OutboundMessage {
+  if (!conversation) throw new Error('a reply without its conversation');
+  return {
+    id: '',
+    merchantId,
+    conversationId,
+    customerId: conversation.customer_id,
+    sender: 'bot',
+    text: reply.text,
+    attachments: reply.attachments,
+    meta: reply.meta,
+    channel: null,
+    deliveryStatus: 'queued',
+    lastCustomerMessageAt: conversation.last_customer_message_at,
+    igsid: conversation.igsid,
+    subscriberId: conversation.subscriber_id,
+    merchantChannel: conversation.merchant_channel,
+    needsReauth: conversation.needs_reauth,
+    subscriberField: conversation.subscriber_field,
+    hasInstagramToken: conversation.has_instagram_token,
+    standby: conversation.standby,
+    planned: false,
+    sealedManychatKey: conversation.sealed_manychat_key,
+  };
 }
 
 function toTurnMessage(row: MessageJson): TurnMessage {

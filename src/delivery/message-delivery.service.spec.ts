@@ -1,6 +1,9 @@
 import { UnrecoverableError } from 'bullmq';
 import type { BehaviourConfig } from 'src/config/behaviour.config';
 import { DeliveryFailure } from 'src/delivery/delivery-failure';
+import type { OutboundMessage } from 'src/delivery/delivery-part.store';
+import type { DeliveryRouter } from 'src/delivery/delivery-router';
+import type { SendRateLimiter } from 'src/delivery/send-rate.limiter';
 import type { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
 import {
   MessageDeliveryService,
@@ -105,5 +108,135 @@ describe('MessageDeliveryService.deliverNow', () => {
     await delivery.deliverNow('m4', 'r4');
     expect(deliver).toHaveBeenCalledTimes(3);
     expect(enqueue).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('MessageDeliveryService.prepare', () => {
+  function preparing(aiConcurrency: number, perMerchant: number) {
+    const waiting = new Map<string, number>();
+    const limiter = {
+      tryAdmit: (merchantId: string) => {
+        const count = waiting.get(merchantId) ?? 0;
+        if (count >= perMerchant) return false;
+        waiting.set(merchantId, count + 1);
+        return true;
+      },
+      leave: (merchantId: string) => waiting.set(merchantId, (waiting.get(merchantId) ?? 1) - 1),
+    };
+    const channelFor = jest.fn<Promise<string>, [OutboundMessage, string | undefined]>(() =>
+      Promise.resolve('manychat'),
+    );
+    const unused = {} as never;
+    const delivery = new MessageDeliveryService(
+      unused,
+      { channelFor } as unknown as DeliveryRouter,
+      unused,
+      unused,
+      limiter as unknown as SendRateLimiter,
+      unused,
+      unused,
+      unused,
+      unused,
+      {
+        aiDebounceMs: 0,
+        botPauseOnHumanMinutes: 30,
+        sendRatePerMerchant: 80,
+        deliveryConcurrency: 20,
+        aiConcurrency,
+      },
+    );
+    return { delivery, channelFor, waiting };
+  }
+
+  const reply = (merchantId: string, meta: Record<string, unknown> = {}): OutboundMessage => ({
+    id: '',
+    merchantId,
+    conversationId: 'c1',
+    customerId: 'cu1',
+    sender: 'bot',
+    text: 'هلا بيك',
+    attachments: [{ type: 'image', url: 'https://cdn.example/p.jpg' }],
+    meta,
+    channel: null,
+    deliveryStatus: 'queued',
+    lastCustomerMessageAt: new Date(),
+    igsid: 'igsid-1',
+    subscriberId: 'sub-1',
+    merchantChannel: 'manychat',
+    needsReauth: false,
+    subscriberField: null,
+    hasInstagramToken: false,
+    standby: false,
+    planned: false,
+    sealedManychatKey: null,
+  });
+
+  it('works out the channel and the parts, the first call’s claimed through ManyChat', async () => {
+    const { delivery, waiting } = preparing(4, 1);
+    const prepared = await delivery.prepare(reply('m1'));
+    expect(prepared).toMatchObject({
+      channel: 'manychat',
+      claim: 10,
+      items: [
+        { kind: 'text', text: 'هلا بيك' },
+        { kind: 'image', url: 'https://cdn.example/p.jpg' },
+      ],
+    });
+    expect(prepared?.message.channel).toBe('manychat');
+    expect(waiting.get('m1')).toBe(1);
+    prepared?.release();
+    prepared?.release();
+    expect(waiting.get('m1')).toBe(0);
+  });
+
+  it('leaves a private reply to a comment, and a route it cannot decide, to the usual way', async () => {
+    const { delivery, channelFor, waiting } = preparing(4, 1);
+    await expect(delivery.prepare(reply('m1', { replyToCommentId: 'c-1' }))).resolves.toBeNull();
+    expect(channelFor).not.toHaveBeenCalled();
+    channelFor.mockRejectedValueOnce(new Error('subscriber_unknown'));
+    await expect(delivery.prepare(reply('m1'))).resolves.toBeNull();
+    expect(waiting.get('m1')).toBe(0);
+    await expect(delivery.prepare(reply('m1'))).resolves.not.toBeNull();
+  });
+
+  it('holds a place until released: no more than the merchant’s share, nor half of AI_CONCURRENCY', async () => {
+    const { delivery } = preparing(4, 1);
+    const first = await delivery.prepare(reply('m1'));
+    await expect(delivery.prepare(reply('m1'))).resolves.toBeNull();
+    const second = await delivery.prepare(reply('m2'));
+    expect(second).not.toBeNull();
+    await expect(delivery.prepare(reply('m3'))).resolves.toBeNull();
+    first?.release();
+    await expect(delivery.prepare(reply('m3'))).resolves.not.toBeNull();
+  });
+
+  it('passes its places to the run that sends it, which gives each back once', async () => {
+    const { delivery, waiting } = preparing(2, 1);
+    const run = jest
+      .spyOn(
+        delivery as unknown as {
+          deliverAdmitted: (...args: unknown[]) => Promise<DeliveryOutcome>;
+        },
+        'deliverAdmitted',
+      )
+      .mockResolvedValue({ outcome: 'sent', parts: 2 });
+    const prepared = await delivery.prepare(reply('m1'));
+    if (!prepared) throw new Error('not prepared');
+    await expect(delivery.deliverPrepared(prepared, 'r1', ['p1', 'p2'])).resolves.toBe('sent');
+    expect(run).toHaveBeenCalledWith('m1', 'r1', expect.anything(), {
+      message: expect.objectContaining({ id: 'r1', channel: 'manychat' }) as unknown,
+      rows: [
+        expect.objectContaining({ id: 'p1', seq: 0, status: 'sending' }),
+        expect.objectContaining({ id: 'p2', seq: 1, status: 'sending' }),
+      ] as unknown,
+      claimed: new Set(['p1', 'p2']),
+    });
+    prepared.release();
+    expect(waiting.get('m1')).toBe(0);
+    await expect(delivery.deliverPrepared(prepared, 'r1', ['p1', 'p2'])).rejects.toThrow(
+      'sent once',
+    );
+    // The one reply slot (AI_CONCURRENCY 2) is free again.
+    await expect(delivery.prepare(reply('m1'))).resolves.not.toBeNull();
   });
 });

@@ -19,6 +19,7 @@ import {
 } from 'src/delivery/message-window';
 import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
 import type { OutboundItem } from 'src/delivery/outbound';
+import type { MessageChannel } from 'src/conversation/message.entity';
 import {
   MANYCHAT_SEND_RATE,
   SendRateLimiter,
@@ -53,6 +54,26 @@ interface RunControl extends DeliveryJobControl {
 /** A run from the reply's own job left the rest to a `message-delivery` job. */
 class HandedToJob extends Error {}
 
+/**
+ * A reply's delivery worked out before the reply is stored, so that the statement storing it
+ * writes its channel and parts too (the first call's parts `sending` already) and its own job
+ * sends it without reading it back. Holds a place among the process's sending replies and the
+ * merchant's admitted ones until `deliverPrepared` or `release`.
+ */
+export interface PreparedSend {
+  /** The reply as delivery reads it; its id is the stored reply's. */
+  readonly message: OutboundMessage;
+  readonly channel: MessageChannel;
+  readonly items: OutboundItem[];
+  /** How many of the first parts are written `sending`: this job sends them next. */
+  readonly claim: number;
+  /** Gives the places back when the reply is not sent this way after all. */
+  readonly release: () => void;
+}
+
+/** A stored reply's parts as the store wrote them: their ids, in order. */
+export type PreparedParts = readonly string[];
+
 const fail = (reason: string, detail: string) => new DeliveryFailure('permanent', reason, detail);
 
 /**
@@ -69,6 +90,8 @@ export class MessageDeliveryService {
   private sendingNow = 0;
   /** How many replies their own jobs may send at once: half of AI_CONCURRENCY, at least one. */
   private readonly sendingNowLimit: number;
+  /** Whether a prepared send still holds its places (neither sent nor released). */
+  private readonly places = new WeakMap<PreparedSend, { held: boolean }>();
 
   constructor(
     private readonly store: DeliveryPartStore,
@@ -95,16 +118,101 @@ export class MessageDeliveryService {
    * reading of the conversation queues the reply stored but not handed over.
    */
   async deliverNow(merchantId: string, messageId: string): Promise<DeliveredNow> {
-    const handOff = async (ms: number): Promise<DeliveredNow> => {
-      await this.producer.enqueue(merchantId, messageId, ms);
-      return 'queued';
-    };
-    if (this.sendingNow >= this.sendingNowLimit) return handOff(0);
+    if (this.sendingNow >= this.sendingNowLimit) return this.handOff(merchantId, messageId, 0);
     this.sendingNow += 1;
+    return this.fromReplyJob(merchantId, messageId, (control) =>
+      this.deliver(merchantId, messageId, control),
+    );
+  }
+
+  /**
+   * Works out how a reply about to be stored will be sent by its own job (see PreparedSend).
+   * Null when it goes the usual way, stored and then handed to `deliverNow`: a private reply to
+   * a comment, a process already sending with half of AI_CONCURRENCY, a merchant with enough
+   * replies on their way to a send slot, nothing to send, or a route that cannot be decided now
+   * (the usual way records why).
+   */
+  async prepare(message: OutboundMessage): Promise<PreparedSend | null> {
+    if (typeof message.meta.replyToCommentId === 'string') return null;
+    if (this.sendingNow >= this.sendingNowLimit) return null;
+    const items = itemsOf(message);
+    if (items.length === 0) return null;
+    if (!this.limiter.tryAdmit(message.merchantId)) return null;
+    this.sendingNow += 1;
+    const places = { held: true };
+    const release = () => {
+      if (!places.held) return;
+      places.held = false;
+      this.sendingNow -= 1;
+      this.limiter.leave(message.merchantId);
+    };
     try {
-      const done = await this.deliver(merchantId, messageId, {
+      const channel = await this.router.channelFor(message, undefined);
+      message.channel = channel;
+      const claim = channel === 'manychat' ? MANYCHAT_MAX_MESSAGES : 0;
+      const prepared = { message, channel, items, claim, release };
+      this.places.set(prepared, places);
+      return prepared;
+    } catch {
+      release();
+      return null;
+    }
+  }
+
+  /**
+   * Sends a prepared reply its store planned (`parts`, in order), as `deliverNow` would, without
+   * reading it back: its places are given back once the run ends.
+   */
+  async deliverPrepared(
+    prepared: PreparedSend,
+    messageId: string,
+    parts: PreparedParts,
+  ): Promise<DeliveredNow> {
+    const { message } = prepared;
+    message.id = messageId;
+    const now = new Date();
+    const rows: PartRow[] = prepared.items.map((item, seq) => ({
+      id: parts[seq],
+      seq,
+      kind: item.kind,
+      text: item.kind === 'text' ? item.text : null,
+      imageUrl: item.kind === 'image' ? item.url : null,
+      commentId: null,
+      status: seq < prepared.claim ? 'sending' : 'pending',
+      providerMessageId: null,
+      attemptedAt: seq < prepared.claim ? now : null,
+      unknownSince: null,
+    }));
+    const claimed = new Set(rows.filter((row) => row.status === 'sending').map((row) => row.id));
+    // The run takes the places over: the merchant's until its send slot, the process's until it ends.
+    const places = this.places.get(prepared);
+    if (!places?.held) throw new Error('a prepared send is sent once, and not once released');
+    places.held = false;
+    return this.fromReplyJob(message.merchantId, messageId, (control) =>
+      this.admitted(message.merchantId, control, (run) =>
+        this.deliverAdmitted(message.merchantId, messageId, run, { message, rows, claimed }),
+      ),
+    );
+  }
+
+  private async handOff(merchantId: string, messageId: string, ms: number): Promise<DeliveredNow> {
+    await this.producer.enqueue(merchantId, messageId, ms);
+    return 'queued';
+  }
+
+  /**
+   * A run from the reply's own job, counted among `sendingNow` by the caller: whatever would set
+   * a delivery job aside or retry it hands the message to a `message-delivery` job instead.
+   */
+  private async fromReplyJob(
+    merchantId: string,
+    messageId: string,
+    run: (control: DeliveryJobControl) => Promise<DeliveryOutcome>,
+  ): Promise<DeliveredNow> {
+    try {
+      const done = await run({
         later: async (ms: number, why: string): Promise<never> => {
-          await handOff(ms);
+          await this.handOff(merchantId, messageId, ms);
           throw new HandedToJob(why);
         },
       });
@@ -112,7 +220,11 @@ export class MessageDeliveryService {
     } catch (error) {
       if (error instanceof HandedToJob) return 'queued';
       if (error instanceof UnrecoverableError) return 'failed';
-      return handOff(deliveryBackoff(1, DELIVERY_BACKOFF, error as Error));
+      return this.handOff(
+        merchantId,
+        messageId,
+        deliveryBackoff(1, DELIVERY_BACKOFF, error as Error),
+      );
     } finally {
       this.sendingNow -= 1;
     }
@@ -127,6 +239,17 @@ export class MessageDeliveryService {
     // their way to send slots.
     const crowded = this.limiter.admit(merchantId);
     if (crowded) return control.later(crowded.ms, crowded.why);
+    return this.admitted(merchantId, control, (run) =>
+      this.deliverAdmitted(merchantId, messageId, run),
+    );
+  }
+
+  /** A run of an admitted job: its turn among the merchant's admitted jobs ends with its slot. */
+  private async admitted(
+    merchantId: string,
+    control: DeliveryJobControl,
+    work: (run: RunControl) => Promise<DeliveryOutcome>,
+  ): Promise<DeliveryOutcome> {
     let admitted = true;
     const run: RunControl = {
       later: (ms, why) => control.later(ms, why),
@@ -137,29 +260,35 @@ export class MessageDeliveryService {
       },
     };
     try {
-      return await this.deliverAdmitted(merchantId, messageId, run);
+      return await work(run);
     } finally {
       run.slotReached();
     }
   }
 
+  /**
+   * A run: the message read and planned here, or (`planned`) as its store just wrote it, with
+   * nothing for an earlier run to have left.
+   */
   private async deliverAdmitted(
     merchantId: string,
     messageId: string,
     control: RunControl,
+    planned?: { message: OutboundMessage; rows: PartRow[]; claimed: Set<string> },
   ): Promise<DeliveryOutcome> {
-    const message = await this.store.load(merchantId, messageId);
+    const message = planned?.message ?? (await this.store.load(merchantId, messageId));
     if (!message) return { outcome: 'skipped', reason: 'message not found' };
     if (message.deliveryStatus === 'failed') return { outcome: 'skipped', reason: 'failed before' };
     const commentId =
       typeof message.meta.replyToCommentId === 'string' ? message.meta.replyToCommentId : undefined;
-    let parts = message.planned ? await this.store.parts(messageId) : [];
+    let parts = planned?.rows ?? (message.planned ? await this.store.parts(messageId) : []);
     let open: PartRow[] = [];
     try {
       // The window is checked on every run (a retry or a pause may outlast it), once.
       let window: { tag: MessageTag | undefined } | undefined;
-      let claimed = new Set<string>();
-      if (parts.length === 0) {
+      let claimed = planned?.claimed ?? new Set<string>();
+      if (planned) window = { tag: await this.windowAllows(message, commentId) };
+      else if (parts.length === 0) {
         if (message.deliveryStatus !== 'queued' && message.deliveryStatus !== null) {
           return { outcome: 'skipped', reason: `already ${message.deliveryStatus}` };
         }
@@ -204,13 +333,7 @@ export class MessageDeliveryService {
     message: OutboundMessage,
     commentId: string | undefined,
   ): Promise<{ parts: PartRow[]; claimed: Set<string> }> {
-    const texts = message.text ? splitText(message.text) : [];
-    const items: OutboundItem[] = [
-      ...texts.map((text) => ({ kind: 'text' as const, text })),
-      ...message.attachments
-        .filter((attachment) => attachment.type === 'image' && attachment.url)
-        .map((attachment) => ({ kind: 'image' as const, url: attachment.url ?? '' })),
-    ];
+    const items = itemsOf(message);
     if (items.length === 0) throw fail('nothing_to_send', 'the message has no text and no image');
     // A comment gets one private reply, one message: the rest could not reach the customer.
     const planned = commentId ? items.slice(0, 1) : items;
@@ -449,6 +572,17 @@ export class MessageDeliveryService {
     await this.store.setStatus(message.id, 'queued', note, ['queued', 'unknown']);
     return control.later(this.settings.reauthRecheckMs, 'merchant needs re-authorisation');
   }
+}
+
+/** What a message sends: its text in parts, then its image. */
+function itemsOf(message: OutboundMessage): OutboundItem[] {
+  const texts = message.text ? splitText(message.text) : [];
+  return [
+    ...texts.map((text) => ({ kind: 'text' as const, text })),
+    ...message.attachments
+      .filter((attachment) => attachment.type === 'image' && attachment.url)
+      .map((attachment) => ({ kind: 'image' as const, url: attachment.url ?? '' })),
+  ];
 }
 
 function asFailure(error: unknown): DeliveryFailure {

@@ -130,6 +130,14 @@ export class SendRateLimiter {
     return null;
   }
 
+  /** Admits a job of the merchant if there is room now, else leaves it be (nothing set aside). */
+  tryAdmit(merchantId: string): boolean {
+    const waiting = this.waiting.get(merchantId) ?? 0;
+    if (waiting >= this.perMerchant) return false;
+    this.waiting.set(merchantId, waiting + 1);
+    return true;
+  }
+
   /** An admitted job of the merchant is past its send slot, or gave up on it. */
   leave(merchantId: string): void {
     const left = (this.waiting.get(merchantId) ?? 1) - 1;
