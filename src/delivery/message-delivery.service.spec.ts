@@ -7,6 +7,7 @@ import type { SendRateLimiter } from 'src/delivery/send-rate.limiter';
 import type { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
 import {
   MessageDeliveryService,
+  SENDING_PLACE_WAIT_MS,
   type DeliveryJobControl,
   type DeliveryOutcome,
 } from 'src/delivery/message-delivery.service';
@@ -87,27 +88,44 @@ describe('MessageDeliveryService.deliverNow', () => {
     await expect(delivery.deliverNow('m1', 'r1')).rejects.toThrow('Redis away');
   });
 
-  it('sends with at most half of the reply slots (AI_CONCURRENCY) at once; the next goes to a job at once', async () => {
-    let release = () => undefined as void;
-    const held: Run = () =>
-      new Promise((resolve) => {
-        const previous = release;
-        release = () => {
-          previous();
-          resolve({ outcome: 'sent', parts: 1 });
-        };
-      });
-    const { delivery, enqueue, deliver } = service(4, [held, held, sent]);
-    const first = delivery.deliverNow('m1', 'r1');
-    const second = delivery.deliverNow('m2', 'r2');
-    await delivery.deliverNow('m3', 'r3');
-    expect(enqueue).toHaveBeenCalledWith('m3', 'r3', 0);
-    expect(deliver).toHaveBeenCalledTimes(2);
-    release();
-    await Promise.all([first, second]);
-    await delivery.deliverNow('m4', 'r4');
-    expect(deliver).toHaveBeenCalledTimes(3);
-    expect(enqueue).toHaveBeenCalledTimes(1);
+  it('sends with at most half of the reply slots (AI_CONCURRENCY) at once; the next waits for a place, or goes to a job', async () => {
+    jest.useFakeTimers();
+    try {
+      let release = () => undefined as void;
+      const held: Run = () =>
+        new Promise((resolve) => {
+          const previous = release;
+          release = () => {
+            previous();
+            resolve({ outcome: 'sent', parts: 1 });
+          };
+        });
+      const { delivery, enqueue, deliver } = service(4, [held, held, held, held]);
+      const first = delivery.deliverNow('m1', 'r1');
+      const second = delivery.deliverNow('m2', 'r2');
+      await jest.advanceTimersByTimeAsync(0);
+      // Both places taken: the third waits, and gets the place the first gives back.
+      const third = delivery.deliverNow('m3', 'r3');
+      await jest.advanceTimersByTimeAsync(SENDING_PLACE_WAIT_MS - 100);
+      expect(deliver).toHaveBeenCalledTimes(2);
+      release();
+      await Promise.all([first, second]);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(deliver).toHaveBeenCalledTimes(3);
+      expect(enqueue).not.toHaveBeenCalled();
+      // A fourth and a fifth while the third sends: the fourth gets the free place, the fifth
+      // waits in vain and goes to a delivery job.
+      const fourth = delivery.deliverNow('m4', 'r4');
+      const fifth = delivery.deliverNow('m5', 'r5');
+      await jest.advanceTimersByTimeAsync(SENDING_PLACE_WAIT_MS);
+      await expect(fifth).resolves.toBe('queued');
+      expect(enqueue).toHaveBeenCalledWith('m5', 'r5', 0);
+      release();
+      await expect(Promise.all([third, fourth])).resolves.toEqual(['sent', 'sent']);
+      expect(deliver).toHaveBeenCalledTimes(4);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
 

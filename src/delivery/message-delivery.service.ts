@@ -26,6 +26,7 @@ import {
   type SendBucket,
   type SetAside,
 } from 'src/delivery/send-rate.limiter';
+import { SendingPlaces } from 'src/delivery/sending-places';
 import { splitText } from 'src/delivery/text-parts';
 import { InstagramMessageSender } from 'src/instagram/instagram-message.sender';
 import { MANYCHAT_MAX_MESSAGES } from 'src/manychat/manychat.client';
@@ -50,6 +51,12 @@ interface RunControl extends DeliveryJobControl {
   /** The run has its first send slot, or will take none: the merchant's next job may go on. */
   slotReached(): void;
 }
+
+/**
+ * How long a reply's own job waits for a place among the process's replies sending, before the
+ * reply goes to a `message-delivery` job instead (twice at most: before its store, and after).
+ */
+export const SENDING_PLACE_WAIT_MS = 500;
 
 /** A run from the reply's own job left the rest to a `message-delivery` job. */
 class HandedToJob extends Error {}
@@ -86,12 +93,10 @@ const fail = (reason: string, detail: string) => new DeliveryFailure('permanent'
 @Injectable()
 export class MessageDeliveryService {
   private readonly logger = new Logger(MessageDeliveryService.name);
-  /** Replies this process is sending from their own jobs (at most half of AI_CONCURRENCY). */
-  private sendingNow = 0;
-  /** How many replies their own jobs may send at once: half of AI_CONCURRENCY, at least one. */
-  private readonly sendingNowLimit: number;
+  /** Replies this process sends from their own jobs: half of AI_CONCURRENCY at once, at least one. */
+  private readonly sending: SendingPlaces;
   /** Whether a prepared send still holds its places (neither sent nor released). */
-  private readonly places = new WeakMap<PreparedSend, { held: boolean }>();
+  private readonly held = new WeakMap<PreparedSend, { held: boolean }>();
 
   constructor(
     private readonly store: DeliveryPartStore,
@@ -105,21 +110,23 @@ export class MessageDeliveryService {
     private readonly producer: MessageDeliveryProducer,
     @Inject(behaviourConfig.KEY) behaviour: BehaviourConfig,
   ) {
-    this.sendingNowLimit = Math.max(1, Math.floor(behaviour.aiConcurrency / 2));
+    this.sending = new SendingPlaces(Math.max(1, Math.floor(behaviour.aiConcurrency / 2)));
   }
 
   /**
    * Delivers a reply from the job that stored it, sparing it a hop through the queue. Whatever
    * would set a delivery job aside or retry it (a wait for a send slot, a failed send, an unknown
    * outcome) hands the message to a `message-delivery` job instead, at the same time; so does a
-   * process whose reply jobs already send with half of AI_CONCURRENCY (a slow or hanging provider
-   * then holds at most half of the reply stage's slots; delivery jobs wait for it instead).
+   * job that waited SENDING_PLACE_WAIT_MS in vain for a place among the process's replies sending
+   * (half of AI_CONCURRENCY: a slow or hanging provider then holds at most half of the reply
+   * stage's slots, and the rest for a moment; delivery jobs wait for it instead).
    * Rejects only when even the job could not be queued: the caller's job is then retried, and its
    * reading of the conversation queues the reply stored but not handed over.
    */
   async deliverNow(merchantId: string, messageId: string): Promise<DeliveredNow> {
-    if (this.sendingNow >= this.sendingNowLimit) return this.handOff(merchantId, messageId, 0);
-    this.sendingNow += 1;
+    if (!(await this.sending.take(SENDING_PLACE_WAIT_MS))) {
+      return this.handOff(merchantId, messageId, 0);
+    }
     return this.fromReplyJob(merchantId, messageId, (control) =>
       this.deliver(merchantId, messageId, control),
     );
@@ -128,22 +135,24 @@ export class MessageDeliveryService {
   /**
    * Works out how a reply about to be stored will be sent by its own job (see PreparedSend).
    * Null when it goes the usual way, stored and then handed to `deliverNow`: a private reply to
-   * a comment, a process already sending with half of AI_CONCURRENCY, a merchant with enough
+   * a comment, no place among the process's replies sending in time, a merchant with enough
    * replies on their way to a send slot, nothing to send, or a route that cannot be decided now
    * (the usual way records why).
    */
   async prepare(message: OutboundMessage): Promise<PreparedSend | null> {
     if (typeof message.meta.replyToCommentId === 'string') return null;
-    if (this.sendingNow >= this.sendingNowLimit) return null;
     const items = itemsOf(message);
     if (items.length === 0) return null;
-    if (!this.limiter.tryAdmit(message.merchantId)) return null;
-    this.sendingNow += 1;
+    if (!(await this.sending.take(SENDING_PLACE_WAIT_MS))) return null;
+    if (!this.limiter.tryAdmit(message.merchantId)) {
+      this.sending.give();
+      return null;
+    }
     const places = { held: true };
     const release = () => {
       if (!places.held) return;
       places.held = false;
-      this.sendingNow -= 1;
+      this.sending.give();
       this.limiter.leave(message.merchantId);
     };
     try {
@@ -151,7 +160,7 @@ export class MessageDeliveryService {
       message.channel = channel;
       const claim = channel === 'manychat' ? MANYCHAT_MAX_MESSAGES : 0;
       const prepared = { message, channel, items, claim, release };
-      this.places.set(prepared, places);
+      this.held.set(prepared, places);
       return prepared;
     } catch {
       release();
@@ -185,7 +194,7 @@ export class MessageDeliveryService {
     }));
     const claimed = new Set(rows.filter((row) => row.status === 'sending').map((row) => row.id));
     // The run takes the places over: the merchant's until its send slot, the process's until it ends.
-    const places = this.places.get(prepared);
+    const places = this.held.get(prepared);
     if (!places?.held) throw new Error('a prepared send is sent once, and not once released');
     places.held = false;
     return this.fromReplyJob(message.merchantId, messageId, (control) =>
@@ -201,7 +210,7 @@ export class MessageDeliveryService {
   }
 
   /**
-   * A run from the reply's own job, counted among `sendingNow` by the caller: whatever would set
+   * A run from the reply's own job, holding a sending place the caller took: whatever would set
    * a delivery job aside or retry it hands the message to a `message-delivery` job instead.
    */
   private async fromReplyJob(
@@ -226,7 +235,7 @@ export class MessageDeliveryService {
         deliveryBackoff(1, DELIVERY_BACKOFF, error as Error),
       );
     } finally {
-      this.sendingNow -= 1;
+      this.sending.give();
     }
   }
 
