@@ -102,7 +102,6 @@ describe('generic plans of the hot statements (e2e)', () => {
         ['text', 'image'],
         ['هلا بيك', null],
         [null, 'https://cdn.example/p.jpg'],
-        1,
       ]);
     for (const { conversationId, ids } of turns) {
       const [stored] = await store(conversationId, ids);
@@ -122,8 +121,8 @@ describe('generic plans of the hot statements (e2e)', () => {
           id: stored.parts[0],
           seq: 0,
           kind: 'text',
-          status: 'sending',
-          attempts: 1,
+          status: 'pending',
+          attempts: 0,
           channel: 'manychat',
         },
         {

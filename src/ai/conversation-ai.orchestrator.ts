@@ -130,8 +130,8 @@ const CONVERSATION = `
  * Stores a turn's reply ($3 text, $4 attachments, $5 intent, $6 meta) for conversation $2 of
  * merchant $1, answering the turn $8 (last message $7), needs_human |= $9, and settles what was
  * owed at the turn's reading ($10): see `store`. A reply its job sends at once is stored with its
- * channel ($11) and its delivery parts ($12 kinds, $13 texts, $14 image URLs; the first $15 of
- * them `sending`), as DeliveryPartStore.plan writes them; the parts' ids come back in order. The turn's rows are found among the
+ * channel ($11) and its delivery parts ($12 kinds, $13 texts, $14 image URLs), `pending` as
+ * DeliveryPartStore.plan writes them unclaimed; the parts' ids come back in order. The turn's rows are found among the
  * conversation's unanswered messages (`ix_messages_unanswered`), not by their ids alone:
  * PostgreSQL costs `id = ANY($8)` as ten ids, and would plan the statement again on every call
  * rather than keep its generic plan.
@@ -170,10 +170,8 @@ export const STORE_REPLY = `
      WHERE id = $2 AND merchant_id = $1 AND (SELECT ok FROM open)
   ),
   parts AS (
-    INSERT INTO delivery_parts (merchant_id, message_id, seq, kind, text, image_url, status, attempts, attempted_at)
-    SELECT $1, i.id, t.seq - 1, t.kind, t.text, t.image_url,
-           CASE WHEN t.seq <= $15 THEN 'sending' ELSE 'pending' END, CASE WHEN t.seq <= $15 THEN 1 ELSE 0 END,
-           CASE WHEN t.seq <= $15 THEN now() END
+    INSERT INTO delivery_parts (merchant_id, message_id, seq, kind, text, image_url, status, attempts)
+    SELECT $1, i.id, t.seq - 1, t.kind, t.text, t.image_url, 'pending', 0
       FROM inserted i, unnest($12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS t(kind, text, image_url, seq)
     RETURNING id, seq
   )
@@ -539,7 +537,6 @@ export class ConversationAIOrchestrator {
         items.map((item) => item.kind),
         items.map((item) => (item.kind === 'text' ? item.text : null)),
         items.map((item) => (item.kind === 'image' ? item.url : null)),
-        prepared?.claim ?? 0,
       ],
     );
     if (!stored?.open) return null;

@@ -189,12 +189,11 @@ describe('MessageDeliveryService.prepare', () => {
     sealedManychatKey: null,
   });
 
-  it('works out the channel and the parts, the first call’s claimed through ManyChat', async () => {
+  it('works out the channel and the parts', async () => {
     const { delivery, waiting } = preparing(4, 1);
     const prepared = await delivery.prepare(reply('m1'));
     expect(prepared).toMatchObject({
       channel: 'manychat',
-      claim: 10,
       items: [
         { kind: 'text', text: 'هلا بيك' },
         { kind: 'image', url: 'https://cdn.example/p.jpg' },
@@ -244,10 +243,9 @@ describe('MessageDeliveryService.prepare', () => {
     expect(run).toHaveBeenCalledWith('m1', 'r1', expect.anything(), {
       message: expect.objectContaining({ id: 'r1', channel: 'manychat' }) as unknown,
       rows: [
-        expect.objectContaining({ id: 'p1', seq: 0, status: 'sending' }),
-        expect.objectContaining({ id: 'p2', seq: 1, status: 'sending' }),
+        expect.objectContaining({ id: 'p1', seq: 0, status: 'pending' }),
+        expect.objectContaining({ id: 'p2', seq: 1, status: 'pending' }),
       ] as unknown,
-      claimed: new Set(['p1', 'p2']),
     });
     prepared.release();
     expect(waiting.get('m1')).toBe(0);

@@ -63,8 +63,9 @@ class HandedToJob extends Error {}
 
 /**
  * A reply's delivery worked out before the reply is stored, so that the statement storing it
- * writes its channel and parts too (the first call's parts `sending` already) and its own job
- * sends it without reading it back. Holds a place among the process's sending replies and the
+ * writes its channel and parts too (`pending`: each is marked `sending` just before its send slot,
+ * so that a worker dying before then leaves nothing of unknown outcome) and its own job sends it
+ * without reading it back. Holds a place among the process's sending replies and the
  * merchant's admitted ones until `deliverPrepared` or `release`.
  */
 export interface PreparedSend {
@@ -72,8 +73,6 @@ export interface PreparedSend {
   readonly message: OutboundMessage;
   readonly channel: MessageChannel;
   readonly items: OutboundItem[];
-  /** How many of the first parts are written `sending`: this job sends them next. */
-  readonly claim: number;
   /** Gives the places back when the reply is not sent this way after all. */
   readonly release: () => void;
 }
@@ -158,8 +157,7 @@ export class MessageDeliveryService {
     try {
       const channel = await this.router.channelFor(message, undefined);
       message.channel = channel;
-      const claim = channel === 'manychat' ? MANYCHAT_MAX_MESSAGES : 0;
-      const prepared = { message, channel, items, claim, release };
+      const prepared = { message, channel, items, release };
       this.held.set(prepared, places);
       return prepared;
     } catch {
@@ -179,7 +177,6 @@ export class MessageDeliveryService {
   ): Promise<DeliveredNow> {
     const { message } = prepared;
     message.id = messageId;
-    const now = new Date();
     const rows: PartRow[] = prepared.items.map((item, seq) => ({
       id: parts[seq],
       seq,
@@ -187,19 +184,18 @@ export class MessageDeliveryService {
       text: item.kind === 'text' ? item.text : null,
       imageUrl: item.kind === 'image' ? item.url : null,
       commentId: null,
-      status: seq < prepared.claim ? 'sending' : 'pending',
+      status: 'pending',
       providerMessageId: null,
-      attemptedAt: seq < prepared.claim ? now : null,
+      attemptedAt: null,
       unknownSince: null,
     }));
-    const claimed = new Set(rows.filter((row) => row.status === 'sending').map((row) => row.id));
     // The run takes the places over: the merchant's until its send slot, the process's until it ends.
     const places = this.held.get(prepared);
     if (!places?.held) throw new Error('a prepared send is sent once, and not once released');
     places.held = false;
     return this.fromReplyJob(message.merchantId, messageId, (control) =>
       this.admitted(message.merchantId, control, (run) =>
-        this.deliverAdmitted(message.merchantId, messageId, run, { message, rows, claimed }),
+        this.deliverAdmitted(message.merchantId, messageId, run, { message, rows }),
       ),
     );
   }
@@ -283,7 +279,7 @@ export class MessageDeliveryService {
     merchantId: string,
     messageId: string,
     control: RunControl,
-    planned?: { message: OutboundMessage; rows: PartRow[]; claimed: Set<string> },
+    planned?: { message: OutboundMessage; rows: PartRow[] },
   ): Promise<DeliveryOutcome> {
     const message = planned?.message ?? (await this.store.load(merchantId, messageId));
     if (!message) return { outcome: 'skipped', reason: 'message not found' };
@@ -295,7 +291,7 @@ export class MessageDeliveryService {
     try {
       // The window is checked on every run (a retry or a pause may outlast it), once.
       let window: { tag: MessageTag | undefined } | undefined;
-      let claimed = planned?.claimed ?? new Set<string>();
+      let claimed = new Set<string>();
       if (planned) window = { tag: await this.windowAllows(message, commentId) };
       else if (parts.length === 0) {
         if (message.deliveryStatus !== 'queued' && message.deliveryStatus !== null) {
@@ -468,12 +464,14 @@ export class MessageDeliveryService {
     }
     for (let start = 0; start < open.length; start += MANYCHAT_MAX_MESSAGES) {
       const batch = open.slice(start, start + MANYCHAT_MAX_MESSAGES);
-      const unclaimed = batch.filter((part) => !claimed.has(part.id));
-      if (unclaimed.length > 0) await this.markSending(unclaimed);
+      // Parts not claimed yet are marked `sending` once the slot is theirs, right before the call:
+      // a worker dying while it waits for the slot leaves them `pending`, not of unknown outcome.
       await this.slot(message.merchantId, control, batch, {
         apiKey: key,
         limit: MANYCHAT_SEND_RATE,
       });
+      const unclaimed = batch.filter((part) => !claimed.has(part.id));
+      if (unclaimed.length > 0) await this.markSending(unclaimed);
       try {
         await this.manychat.send(
           key,
