@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
+import { SendRateLimiter } from 'src/delivery/send-rate.limiter';
 import { startApp, TEST_SECRETS, type TestApp } from 'test/utils/app';
 import { adminToken, call, merchantToken } from 'test/utils/api';
 import {
@@ -236,6 +237,38 @@ describe('Delivery (e2e)', () => {
       expect(metrics).toMatch(
         /radd_deliveries_total\{channel="manychat",outcome="sent",code=""\} [1-9]/,
       );
+    });
+
+    it('a reply waiting for its send slot keeps its parts pending until the slot is its own', async () => {
+      const secret = randomBytes(16).toString('hex');
+      const merchant = await manychatMerchant({
+        manychatApiKey: MERCHANT_KEY,
+        inboundSecret: secret,
+      });
+      // Held back for a moment (as when Meta asks to wait): the reply waits for its slot inline.
+      await radd.app.get(SendRateLimiter).pause(merchant.id, 1_500);
+      const res = await fetch(`${radd.url}/webhooks/manychat/${merchant.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-radd-secret': secret },
+        body: JSON.stringify({ subscriber_id: '5550001', text: 'هلو' }),
+      });
+      expect(res.status).toBe(202);
+      const waiting = await eventually(async () => {
+        const [reply] = await botReplies(merchant.id);
+        const state = reply ? await deliveryState(radd.app, reply.id) : undefined;
+        return state && state.parts.length > 0 ? { reply, state } : undefined;
+      });
+      // Read before any send: a worker dying now would leave nothing of unknown outcome.
+      expect(manychat.sends).toHaveLength(0);
+      expect(waiting.state).toMatchObject({
+        channel: 'manychat',
+        parts: [{ status: 'pending', attempts: 0 }],
+      });
+      await manychat.waitForSends(1);
+      expect(await settled(waiting.reply.id)).toMatchObject({
+        delivery_status: 'sent',
+        parts: [{ status: 'sent', attempts: 1 }],
+      });
     });
 
     it('finds the subscriber of an Instagram DM by the custom field holding the IGSID, remembers it, and uses MANYCHAT_API_KEY when the merchant has no key', async () => {

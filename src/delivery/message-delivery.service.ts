@@ -434,8 +434,8 @@ export class MessageDeliveryService {
           ? { id: message.igsid }
           : null;
       if (!recipient) throw fail('recipient_unknown', 'the customer has no Instagram-scoped id');
+      await this.slot(message.merchantId, control);
       await this.markSending([part]);
-      await this.slot(message.merchantId, control, [part]);
       let providerId: string | undefined;
       try {
         providerId = await this.instagram.send(token, recipient, itemOf(part), tag, timeout);
