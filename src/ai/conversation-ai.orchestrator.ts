@@ -21,6 +21,7 @@ import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer'
 import type { OutboundMessage } from 'src/delivery/delivery-part.store';
 import {
   MessageDeliveryService,
+  type DeliveredNow,
   type PreparedParts,
   type PreparedSend,
 } from 'src/delivery/message-delivery.service';
@@ -262,7 +263,7 @@ export class ConversationAIOrchestrator {
         continue;
       }
       const replyId = stored.id;
-      let delivery;
+      let delivery: DeliveredNow;
       if (prepared && stored.parts.length === prepared.items.length) {
         delivery = await this.sender.deliverPrepared(prepared, replyId, stored.parts);
       } else {

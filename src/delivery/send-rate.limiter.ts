@@ -124,10 +124,7 @@ export class SendRateLimiter {
    * the merchant's jobs as may be on their way already are.
    */
   admit(merchantId: string): SetAside | null {
-    const waiting = this.waiting.get(merchantId) ?? 0;
-    if (waiting >= this.perMerchant) return this.setAside(merchantId);
-    this.waiting.set(merchantId, waiting + 1);
-    return null;
+    return this.tryAdmit(merchantId) ? null : this.setAside(merchantId);
   }
 
   /** Admits a job of the merchant if there is room now, else leaves it be (nothing set aside). */
