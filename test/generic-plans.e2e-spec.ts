@@ -154,7 +154,7 @@ describe('generic plans of the hot statements (e2e)', () => {
     expect(custom).toBeLessThanOrEqual(5);
   });
 
-  it('marks parts sent on a generic plan', async () => {
+  it('marks parts sending and sent on generic plans', async () => {
     const parts = new DeliveryPartStore(dataSource);
     const rows = await dataSource.query<Array<{ id: string; message_id: string }>>(
       `WITH reply AS (
@@ -167,13 +167,16 @@ describe('generic plans of the hot statements (e2e)', () => {
          RETURNING id
        )
        INSERT INTO delivery_parts (merchant_id, message_id, seq, kind, text, status, attempts)
-       SELECT $1, reply.id, 0, 'text', 'هلا', 'sending', 1 FROM reply
+       SELECT $1, reply.id, 0, 'text', 'هلا', 'pending', 0 FROM reply
        RETURNING id, message_id`,
       [merchantId],
     );
     expect(rows.length).toBeGreaterThanOrEqual(RUNS);
     await dataSource.query(`ANALYZE delivery_parts, messages`);
-    for (const row of rows) await parts.markSent(row.message_id, [row.id], undefined, true);
+    for (const row of rows) {
+      expect(await parts.markSending(row.message_id, [row.id])).toBe(true);
+      await parts.markSent(row.message_id, [row.id], undefined, true);
+    }
     const statuses = await dataSource.query<Array<{ status: string }>>(
       `SELECT DISTINCT status FROM delivery_parts WHERE id = ANY($1::uuid[])`,
       [rows.map((row) => row.id)],
@@ -186,5 +189,12 @@ describe('generic plans of the hot statements (e2e)', () => {
     const { generic, custom } = await plans(text.statement);
     expect(generic).toBeGreaterThan(0);
     expect(custom).toBeLessThanOrEqual(5);
+
+    const [sending] = await dataSource.query<Array<{ statement: string }>>(
+      `SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%UPDATE delivery_parts SET status = ''sending''%'`,
+    );
+    const marked = await plans(sending.statement);
+    expect(marked.generic).toBeGreaterThan(0);
+    expect(marked.custom).toBeLessThanOrEqual(5);
   });
 });

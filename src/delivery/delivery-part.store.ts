@@ -208,13 +208,14 @@ export class DeliveryPartStore {
   }
 
   /** Marks the parts as handed to the provider; false when one of them was not pending. */
-  async markSending(ids: string[]): Promise<boolean> {
+  async markSending(messageId: string, ids: string[]): Promise<boolean> {
+    // `message_id` leads for the same reason as in `markSent`: a generic plan, not one per call.
     const rows = await rowsOf<unknown>(
       this.dataSource,
       `UPDATE delivery_parts SET status = 'sending', attempts = attempts + 1, attempted_at = now(),
               unknown_since = NULL, updated_at = now()
-        WHERE id = ANY($1::uuid[]) AND status = 'pending' RETURNING id`,
-      [ids],
+        WHERE message_id = $2 AND id = ANY($1::uuid[]) AND status = 'pending' RETURNING id`,
+      [ids, messageId],
     );
     return rows.length === ids.length;
   }

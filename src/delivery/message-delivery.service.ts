@@ -435,7 +435,7 @@ export class MessageDeliveryService {
           : null;
       if (!recipient) throw fail('recipient_unknown', 'the customer has no Instagram-scoped id');
       await this.slot(message.merchantId, control);
-      await this.markSending([part]);
+      await this.markSending(message, [part]);
       let providerId: string | undefined;
       try {
         providerId = await this.instagram.send(token, recipient, itemOf(part), tag, timeout);
@@ -471,7 +471,7 @@ export class MessageDeliveryService {
         limit: MANYCHAT_SEND_RATE,
       });
       const unclaimed = batch.filter((part) => !claimed.has(part.id));
-      if (unclaimed.length > 0) await this.markSending(unclaimed);
+      if (unclaimed.length > 0) await this.markSending(message, unclaimed);
       try {
         await this.manychat.send(
           key,
@@ -520,8 +520,8 @@ export class MessageDeliveryService {
     }
   }
 
-  private async markSending(parts: PartRow[]): Promise<void> {
-    if (!(await this.store.markSending(parts.map((part) => part.id)))) {
+  private async markSending(message: OutboundMessage, parts: PartRow[]): Promise<void> {
+    if (!(await this.store.markSending(message.id, parts.map((part) => part.id)))) {
       throw new DeliveryFailure('transient', 'busy', 'another run is sending this message');
     }
   }
