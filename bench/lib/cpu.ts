@@ -6,15 +6,26 @@ const TICKS = 100;
 /** CPU seconds (user + system) a process used so far; 0 when it is gone. */
 function processSeconds(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+    return statSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'), false);
   } catch {
     return 0;
   }
 }
 
-/** CPU seconds of every process whose command name is `command` (e.g. postgres). */
+/** From a /proc/<pid>/stat line; with `children`, also its children that ended and were waited for. */
+function statSeconds(stat: string, children: boolean): number {
+  // Fields after the command: state is 0, utime 11, stime 12, cutime 13, cstime 14.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (children ? own + Number(fields[13]) + Number(fields[14]) : own) / TICKS;
+}
+
+/**
+ * CPU seconds of every process whose command name is `command` (e.g. postgres), those that ended
+ * included: a server's parent process (PostgreSQL's postmaster) waits for its backends, so their
+ * time moves into its children's count when they exit. Without that, a backend closed during an
+ * interval (an idle pooled connection) would take all its CPU time out of the sum.
+ */
 function commandSeconds(command: string): number {
   let total = 0;
   for (const entry of readdirSync('/proc')) {
@@ -22,7 +33,7 @@ function commandSeconds(command: string): number {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (name === command) total += processSeconds(Number(entry));
+      if (name === command) total += statSeconds(stat, true);
     } catch {
       // the process ended meanwhile
     }
