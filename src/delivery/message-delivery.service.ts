@@ -521,7 +521,12 @@ export class MessageDeliveryService {
   }
 
   private async markSending(message: OutboundMessage, parts: PartRow[]): Promise<void> {
-    if (!(await this.store.markSending(message.id, parts.map((part) => part.id)))) {
+    if (
+      !(await this.store.markSending(
+        message.id,
+        parts.map((part) => part.id),
+      ))
+    ) {
       throw new DeliveryFailure('transient', 'busy', 'another run is sending this message');
     }
   }
