@@ -434,10 +434,14 @@ export class ConversationAIOrchestrator {
   ): Promise<{ answer: ModelAnswer; usage: Record<string, unknown> }> {
     const deadline = Date.now() + MODEL_BUDGET_MS;
     let invalidAnswers = 0;
-    let lastError: unknown = new ModelUnavailableError('no attempt made');
+    // Made only when needed: an Error captures its stack, and most calls succeed at once.
+    let lastError: unknown;
     for (let attempt = 1; attempt <= MODEL_ATTEMPTS; attempt += 1) {
       const remaining = deadline - Date.now();
-      if (remaining < 500) break;
+      if (remaining < 500) {
+        lastError ??= new ModelUnavailableError('no time left within the budget');
+        break;
+      }
       const started = Date.now();
       try {
         const completion = await this.model.complete(
