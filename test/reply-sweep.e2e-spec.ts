@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { ReplySweeper } from 'src/ai/reply.sweeper';
 import { QueueName } from 'src/queue/queue.constants';
+import { DATA_MARKER_KEY } from 'src/redis/redis-data-loss';
+import { RedisService } from 'src/redis/redis.service';
 import { startApp, type TestApp } from 'test/utils/app';
 import { createConversation, queueReply, setCredentials } from 'test/utils/delivery';
 import { FakeGraph, graphError } from 'test/utils/fake-graph';
@@ -124,6 +126,37 @@ describe('Reply sweeper: replies and deliveries whose jobs were lost (e2e)', () 
     expect(await sweeper().sweep()).toEqual({ replies: 0, deliveries: 0 });
   });
 
+  it('queues every reply still owed at once when Redis has lost its data, and answers it once', async () => {
+    await sweeper().sweep();
+    const customer = `sweep-${randomBytes(4).toString('hex')}`;
+    const conversation = await dmWithLostReplyJob(customer, 'عدكم تيشيرت اسود؟');
+    // Only the job was lost: within the turn's grace, the sweeper waits.
+    expect((await sweeper().sweep()).replies).toBe(0);
+
+    // Redis loses its data: the marker the sweeper saw goes with the jobs.
+    const redis = radd.app.get(RedisService);
+    await redis.client.del(redis.key(DATA_MARKER_KEY));
+    expect((await sweeper().sweep()).replies).toBe(1);
+    // The marker is back: the next pass waits out the grace again.
+    expect((await sweeper().sweep()).replies).toBe(0);
+
+    await eventually(
+      () => Promise.resolve(sent().length > 0 ? true : undefined),
+      15_000,
+      'the reply',
+    );
+    await eventually(async () =>
+      (await conversationOf(customer)).reply_owed_at === null ? true : undefined,
+    );
+    expect(sent()).toHaveLength(1);
+    expect(sent()[0].recipientId).toBe(customer);
+    const [{ bot }] = await db().query<Array<{ bot: number }>>(
+      `SELECT count(*)::int AS bot FROM messages WHERE conversation_id = $1 AND sender = 'bot'`,
+      [conversation.id],
+    );
+    expect(bot).toBe(1);
+  });
+
   it('settles what is owed when the turn is decided without a reply (the bot is paused here)', async () => {
     const customer = `sweep-${randomBytes(4).toString('hex')}`;
     const conversation = await dmWithLostReplyJob(customer, 'هلو');
@@ -210,5 +243,38 @@ describe('Reply sweeper: replies and deliveries whose jobs were lost (e2e)', () 
       expect.arrayContaining(['sweep-lost-delivery', 'sweep-failed-job']),
     );
     expect(sent()).toHaveLength(2);
+  });
+
+  it('pages through more owed replies than one pass reads at a time, each queued once', async () => {
+    const tag = randomBytes(4).toString('hex');
+    // Owed at the same moment, two minutes ago, by conversations whose bot is paused: the turns
+    // settle without a model call or a send.
+    const owed = await db().query<Array<{ id: string }>>(
+      `WITH cu AS (
+         INSERT INTO customers (merchant_id, igsid)
+         SELECT $1, 'page-' || $2 || '-' || n FROM generate_series(1, 501) AS n RETURNING id
+       )
+       INSERT INTO conversations (merchant_id, customer_id, last_customer_message_at,
+                                  reply_owed_at, bot_paused_until)
+       SELECT $1, id, now() - interval '2 minutes', now() - interval '2 minutes',
+              now() + interval '1 hour'
+         FROM cu RETURNING id`,
+      [merchant.id, tag],
+    );
+    expect(owed).toHaveLength(501);
+    expect((await sweeper().sweep()).replies).toBe(501);
+    await eventually(
+      async () => {
+        const [{ left }] = await db().query<Array<{ left: number }>>(
+          `SELECT count(*)::int AS left FROM conversations
+            WHERE id = ANY($1::uuid[]) AND reply_owed_at IS NOT NULL`,
+          [owed.map((row) => row.id)],
+        );
+        return left === 0 ? true : undefined;
+      },
+      30_000,
+      'every owed reply settled',
+    );
+    expect(sent()).toHaveLength(0);
   });
 });

@@ -17,6 +17,8 @@ import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer'
 import type { MessageDeliveryJob } from 'src/queue/jobs';
 import { retryFailedOrMissing } from 'src/queue/missing-jobs';
 import { QueueName } from 'src/queue/queue.constants';
+import { RedisDataLoss } from 'src/redis/redis-data-loss';
+import { RedisService } from 'src/redis/redis.service';
 
 /**
  * Past the debounce, how long a turn may take before its job is taken for lost: the model's
@@ -26,6 +28,8 @@ const TURN_GRACE_MS = 45_000;
 const BATCH = 500;
 /** Replies are owed within Meta's 24-hour window only; older ones cannot be sent anyway. */
 const WINDOW_HOURS = 24;
+/** Sorts before every owed reply: where a pass starts. */
+const FIRST = { owedAt: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
 
 export interface SweepReport {
   replies: number;
@@ -39,7 +43,10 @@ const IDLE: SweepReport = { replies: 0, deliveries: 0 };
  * (`reply_owed_at`) well after its turn should have run gets an `ai-response` job again, and an
  * outbound message still `queued`/`unknown` whose `message-delivery` job is gone gets it back (a
  * job that failed for good while the message was undecided is retried). Jobs live in Redis and
- * can be lost with it; this puts back what PostgreSQL says is owed.
+ * can be lost with it; this puts back what PostgreSQL says is owed. When Redis has lost its data
+ * (RedisDataLoss), no reply job survived it: every reply still owed is queued again at once,
+ * without waiting out the turn's grace. A turn still running in a worker may then run twice; the
+ * reply's store keeps it to one reply.
  */
 @Injectable()
 export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -50,16 +57,24 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly replies: AiReplyScheduler,
     private readonly delivery: MessageDeliveryProducer,
+    private readonly dataLoss: RedisDataLoss,
+    private readonly redis: RedisService,
     @InjectQueue(QueueName.MessageDelivery) private readonly deliveries: Queue<MessageDeliveryJob>,
     @Inject(operationsConfig.KEY) private readonly operations: OperationsConfig,
     @Inject(behaviourConfig.KEY) private readonly behaviour: BehaviourConfig,
   ) {}
 
+  private stopLooking?: () => void;
+
   onApplicationBootstrap(): void {
     this.periodic.start(this.operations.outboxSweepMs);
+    // A pass as soon as Redis is reachable, and again after each outage: the first sees the
+    // marker, so a loss later is told; a later one finds out at once whether the data survived.
+    this.stopLooking = this.redis.onReachable(() => void this.periodic.run());
   }
 
   onApplicationShutdown(): void {
+    this.stopLooking?.();
     this.periodic.stop();
   }
 
@@ -70,7 +85,15 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async pass(): Promise<SweepReport> {
     try {
-      const report = { replies: await this.owedReplies(), deliveries: await this.undelivered() };
+      const lost = await this.dataLoss.check().catch(() => false);
+      if (lost) {
+        this.logger.warn('Redis lost its data: every reply still owed is queued again now');
+      }
+      const graceMs = lost ? 0 : this.behaviour.aiDebounceMs + TURN_GRACE_MS;
+      const report = {
+        replies: await this.owedReplies(graceMs),
+        deliveries: await this.undelivered(),
+      };
       if (report.replies + report.deliveries > 0) {
         this.logger.warn(report, 'queued again work whose jobs were lost');
       }
@@ -81,21 +104,30 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  private async owedReplies(): Promise<number> {
-    const rows = await this.dataSource.query<
-      Array<{ id: string; merchant_id: string; reply_owed_at: Date }>
-    >(
-      `SELECT id, merchant_id, reply_owed_at FROM conversations
-        WHERE reply_owed_at IS NOT NULL
-          AND reply_owed_at < now() - make_interval(secs => $1)
-          AND reply_owed_at > now() - make_interval(hours => $2)
-        ORDER BY reply_owed_at LIMIT $3`,
-      [(this.behaviour.aiDebounceMs + TURN_GRACE_MS) / 1000, WINDOW_HOURS, BATCH],
-    );
-    for (const row of rows) {
-      await this.replies.requeue(row.merchant_id, row.id, row.reply_owed_at);
+  /** Queues again the replies owed for longer than `graceMs`, page by page. */
+  private async owedReplies(graceMs: number): Promise<number> {
+    let queued = 0;
+    let after = FIRST;
+    for (;;) {
+      const rows = await this.dataSource.query<
+        Array<{ id: string; merchant_id: string; reply_owed_at: Date; owed_at: string }>
+      >(
+        `SELECT id, merchant_id, reply_owed_at, reply_owed_at::text AS owed_at FROM conversations
+          WHERE reply_owed_at IS NOT NULL
+            AND reply_owed_at < now() - make_interval(secs => $1)
+            AND reply_owed_at > now() - make_interval(hours => $2)
+            AND (reply_owed_at, id) > ($4::timestamptz, $5::uuid)
+          ORDER BY reply_owed_at, id LIMIT $3`,
+        [graceMs / 1000, WINDOW_HOURS, BATCH, after.owedAt, after.id],
+      );
+      for (const row of rows) {
+        await this.replies.requeue(row.merchant_id, row.id, row.reply_owed_at);
+      }
+      queued += rows.length;
+      if (rows.length < BATCH) return queued;
+      const last = rows[rows.length - 1];
+      after = { owedAt: last.owed_at, id: last.id };
     }
-    return rows.length;
   }
 
   private async undelivered(): Promise<number> {

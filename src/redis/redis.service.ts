@@ -26,6 +26,16 @@ export class RedisService implements OnModuleDestroy {
     this.client.connect().catch(() => undefined);
   }
 
+  /**
+   * Calls `look` now if Redis is reachable, and each time it is reachable again after an outage;
+   * returns what stops that.
+   */
+  onReachable(look: () => void): () => void {
+    this.client.on('ready', look);
+    if (this.client.status === 'ready') look();
+    return () => this.client.off('ready', look);
+  }
+
   /** A key under REDIS_PREFIX. */
   key(...parts: string[]): string {
     return [this.prefix, ...parts].join(':');
