@@ -16,7 +16,7 @@ const PAGE_TOKEN = 'EAAGpagetoken0000000000000000';
  * The moments (Redis clock, ms) at which the limiter granted a slot of one budget: read from the
  * budget's own log, which keeps every grant for longer than a second; polled far more often.
  * The provider sees each send a little later, by a varying delay, which the limiter's window
- * (a quarter of a second longer than a second) absorbs.
+ * (0.4 s longer than a second) absorbs.
  */
 class GrantLog {
   private readonly grants = new Map<string, number>();

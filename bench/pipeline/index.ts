@@ -15,7 +15,7 @@ import { PipelineRig } from 'bench/pipeline/rig';
 const NAME = 'pipeline';
 /**
  * Enough merchants that none passes its send rate at the target: ManyChat takes 25 sendContent
- * calls a second per API key and Radd keeps each key under 20 (SPREAD_MARGIN_MS), so 300 msg/s
+ * calls a second per API key and Radd keeps each key under 18 (SPREAD_MARGIN_MS), so 300 msg/s
  * over 10 merchants (30 a second each) would measure the limit, not the pipeline; over 20 it is
  * 15 each.
  */

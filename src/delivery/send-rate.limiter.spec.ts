@@ -40,14 +40,14 @@ describe('SendRateLimiter admission', () => {
   });
 
   it('sets jobs aside due back one send interval apart, in the order they came', () => {
-    // 80 sends a second over the limiter's 1.25 s window: one every 16 ms.
+    // 80 sends a second over the limiter's 1.4 s window: one every 18 ms.
     const rates = limiter(4, 80);
     expect(rates.admit('busy')).toBeNull();
     const asides = [1, 2, 3].map(() => rates.admit('busy')?.ms);
-    expect(asides).toEqual([16, 32, 48]);
+    expect(asides).toEqual([18, 36, 54]);
     // Once they are due, the next one starts from now again.
     jest.advanceTimersByTime(1_000);
-    expect(rates.admit('busy')?.ms).toBe(16);
+    expect(rates.admit('busy')?.ms).toBe(18);
     expect(rates.admit('quiet')).toBeNull();
   });
 });
