@@ -65,6 +65,8 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
   ) {}
 
   private stopLooking?: () => void;
+  /** Redis lost its data and the replies owed are not all queued again yet. */
+  private owedAtOnce = false;
 
   onApplicationBootstrap(): void {
     this.periodic.start(this.operations.outboxSweepMs);
@@ -85,15 +87,15 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async pass(): Promise<SweepReport> {
     try {
-      const lost = await this.dataLoss.check().catch(() => false);
-      if (lost) {
+      if (await this.dataLoss.check().catch(() => false)) {
+        this.owedAtOnce = true;
         this.logger.warn('Redis lost its data: every reply still owed is queued again now');
       }
-      const graceMs = lost ? 0 : this.behaviour.aiDebounceMs + TURN_GRACE_MS;
-      const report = {
-        replies: await this.owedReplies(graceMs),
-        deliveries: await this.undelivered(),
-      };
+      // Told once, the loss holds until a pass has queued them all (a failed one tries again).
+      const graceMs = this.owedAtOnce ? 0 : this.behaviour.aiDebounceMs + TURN_GRACE_MS;
+      const replies = await this.owedReplies(graceMs);
+      this.owedAtOnce = false;
+      const report = { replies, deliveries: await this.undelivered() };
       if (report.replies + report.deliveries > 0) {
         this.logger.warn(report, 'queued again work whose jobs were lost');
       }

@@ -63,8 +63,8 @@ class HandedToJob extends Error {}
 
 /**
  * A reply's delivery worked out before the reply is stored, so that the statement storing it
- * writes its channel and parts too (`pending`: each is marked `sending` just before its send slot,
- * so that a worker dying before then leaves nothing of unknown outcome) and its own job sends it
+ * writes its channel and parts too (`pending`: each is marked `sending` once its send slot is
+ * taken, right before the call, so that a worker dying before then leaves nothing of unknown outcome) and its own job sends it
  * without reading it back. Holds a place among the process's sending replies and the
  * merchant's admitted ones until `deliverPrepared` or `release`.
  */
@@ -521,12 +521,8 @@ export class MessageDeliveryService {
   }
 
   private async markSending(message: OutboundMessage, parts: PartRow[]): Promise<void> {
-    if (
-      !(await this.store.markSending(
-        message.id,
-        parts.map((part) => part.id),
-      ))
-    ) {
+    const ids = parts.map((part) => part.id);
+    if (!(await this.store.markSending(message.id, ids))) {
       throw new DeliveryFailure('transient', 'busy', 'another run is sending this message');
     }
   }

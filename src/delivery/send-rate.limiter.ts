@@ -11,7 +11,7 @@ const WINDOW_MS = 1_000;
  * the margin keeps the provider's own count of any second within the limit while that delay
  * varies by less than the margin (at the cost of over a quarter of the rate: SEND_RATE_PER_MERCHANT
  * is well below Meta's limit anyway). 250 ms was once exceeded in a test, with two workers in one
- * process: the delay varied by up to 175 ms on a quiet machine.
+ * process: the delay varied by up to 211 ms on a quiet machine.
  */
 const SPREAD_MARGIN_MS = 400;
 /** A merchant paused for longer than this: the caller puts the job aside instead of waiting. */

@@ -86,6 +86,8 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       }
       return missing.length + retried;
     } catch (error) {
+      // Redis may be back for one connection and not yet for the queue's: the next pass catches up.
+      if (minAgeMs === 0) this.catchUp = true;
       this.logger.warn({ err: error }, 'outbox sweep failed; will try again');
       return IDLE;
     }
