@@ -1,7 +1,9 @@
 import { WorkerHost } from '@nestjs/bullmq';
 import { DiscoveryService } from '@nestjs/core';
+import { Worker } from 'bullmq';
+import Redis from 'ioredis';
 import { Client } from 'pg';
-import { QueueName } from 'src/queue/queue.constants';
+import { QueueName, WORKER_LOCK_OPTIONS } from 'src/queue/queue.constants';
 import { startApp, type TestApp } from 'test/utils/app';
 import {
   createMerchant,
@@ -45,6 +47,49 @@ describe('process roles (e2e)', () => {
       await api.close();
     }
   });
+
+  it('a job whose worker dies mid-job runs again within 15 s and is counted as stalled', async () => {
+    const api = await startApp({ APP_ROLE: 'api' });
+    const prefix = process.env.REDIS_PREFIX ?? '';
+    const connection = new Redis(process.env.REDIS_URL ?? '', { maxRetriesPerRequest: null });
+    let worker: TestApp | undefined;
+    try {
+      const merchant = await createMerchant(api.app);
+      const body = textDm(merchant.instagramAccountId, 'c-crash', 'm-crash', 'شكد السعر؟');
+      expect((await postSigned(api.url, body)).status).toBe(200);
+
+      // A worker with Radd's lock settings takes the job and dies with it: its lock is never
+      // renewed or released, and the job stays active.
+      let taken: () => void = () => undefined;
+      const tookIt = new Promise<void>((resolve) => (taken = resolve));
+      const dying = new Worker(
+        QueueName.ProcessWebhook,
+        () => {
+          taken();
+          return new Promise<never>(() => undefined);
+        },
+        { connection, prefix, ...WORKER_LOCK_OPTIONS },
+      );
+      await tookIt;
+      await dying.close(true);
+      const diedAt = Date.now();
+      expect(await queue(api.app, QueueName.ProcessWebhook).getActiveCount()).toBe(1);
+
+      worker = await startApp({ APP_ROLE: 'worker', REDIS_PREFIX: prefix });
+      await eventually(
+        async () => ((await eventStatus(api, body)) === 'processed' ? true : undefined),
+        30_000,
+        'the job of the dead worker',
+      );
+      expect(Date.now() - diedAt).toBeLessThan(15_000);
+      const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+      expect(metrics).toContain('radd_jobs_total{queue="process-webhook",outcome="stalled"} 1');
+    } finally {
+      await worker?.close();
+      await api.close();
+      connection.disconnect();
+    }
+  }, 45_000);
 
   it('runs exactly one worker per queue in a process', async () => {
     const radd = await startApp();

@@ -48,7 +48,7 @@ export class MetricsService {
 
   readonly jobs = new Counter({
     name: 'radd_jobs_total',
-    help: 'Queue jobs finished by this process, by queue and outcome (completed, failed)',
+    help: 'Queue jobs this process finished (outcome completed or failed) or found stalled (outcome stalled: its worker died; it runs again), by queue',
     labelNames: ['queue', 'outcome'] as const,
     registers: [this.registry],
   });

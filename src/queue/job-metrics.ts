@@ -8,8 +8,10 @@ import { dropErrorsAfterClose } from 'src/queue/late-errors';
 const WARN_EVERY_MS = 30_000;
 
 /**
- * Counts every job this process's workers finish, by queue and outcome, and reports worker
- * connection errors (at most every 30 s) instead of letting them reach the console.
+ * Counts every job this process's workers finish, by queue and outcome, and every job whose
+ * worker died or stopped renewing its lock (found by this process's stall check, outcome
+ * `stalled`: it runs again); reports worker connection errors (at most every 30 s) instead of
+ * letting them reach the console.
  */
 @Injectable()
 export class JobMetrics implements OnApplicationBootstrap {
@@ -31,6 +33,13 @@ export class JobMetrics implements OnApplicationBootstrap {
         this.metrics.jobs.inc({ queue: worker.name, outcome: 'completed' }),
       );
       worker.on('failed', () => this.metrics.jobs.inc({ queue: worker.name, outcome: 'failed' }));
+      worker.on('stalled', (jobId) => {
+        this.metrics.jobs.inc({ queue: worker.name, outcome: 'stalled' });
+        this.logger.warn(
+          { queue: worker.name, jobId },
+          'a job whose worker stopped renewing its lock (a crash, or a blocked event loop) runs again',
+        );
+      });
       worker.on('error', (error) => {
         const now = Date.now();
         if (now - this.lastWarning < WARN_EVERY_MS) return;

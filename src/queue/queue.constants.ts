@@ -38,12 +38,13 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
 /**
  * Locks of running jobs: a worker that dies leaves its jobs locked until the lock lapses, and a
  * stall check every `stalledInterval` hands them to another worker, so a crash delays those jobs
- * by at most ~25 s (BullMQ's 30 s + 30 s doubled that). The lock is renewed every half
- * `lockDuration`, so only an event loop blocked for 15 s loses it early (jobs are idempotent).
- * A job survives a few crashes of its workers before it is failed.
+ * by at most ~10 s (BullMQ's 30 s + 30 s made it a minute; a reply is a customer waiting). The
+ * lock is renewed every half `lockDuration`: an event loop blocked for over 2.5 s may lose it,
+ * and the job then runs a second time, which its effects allow (each is idempotent). A job
+ * survives a few crashes of its workers before it is failed.
  */
 export const WORKER_LOCK_OPTIONS = {
-  lockDuration: 15_000,
-  stalledInterval: 10_000,
+  lockDuration: 5_000,
+  stalledInterval: 5_000,
   maxStalledCount: 3,
 } as const;
