@@ -311,5 +311,7 @@ describe('queue admin API (e2e)', () => {
       );
       return row.status === 'processed' ? true : undefined;
     });
+    // Retried with all its attempts: the run after the retry was its first.
+    expect((await webhookQueue.getJob(event.id))?.attemptsMade).toBe(1);
   });
 });

@@ -236,6 +236,88 @@ describe('Reply sweeper: replies and deliveries whose jobs were lost (e2e)', () 
     expect(sent()).toHaveLength(2);
   });
 
+  it('gives a delivery job that failed for good all its attempts again when it retries it', async () => {
+    const customer = 'sweep-fresh-attempts';
+    const { conversationId } = await createConversation(radd.app, merchant.id, { igsid: customer });
+    const messageId = await queueReply(radd.app, merchant.id, conversationId, {
+      text: 'تدلل عيوني',
+      enqueue: false,
+    });
+    const deliveries = queue(radd.app, QueueName.MessageDelivery);
+    // Meta refuses three sends (typing indicators pass): the job's two attempts, then the first
+    // of its retry.
+    let refusals = 3;
+    facebook.behave((send) =>
+      send.recipientId === customer && send.senderAction === undefined && refusals-- > 0
+        ? graphError(2, undefined, { status: 500 })
+        : undefined,
+    );
+    await deliveries.add(
+      'deliver',
+      { merchantId: merchant.id, messageId },
+      { jobId: messageId, attempts: 2, backoff: { type: 'fixed', delay: 50 } },
+    );
+    await eventually(async () =>
+      (await deliveries.getJobState(messageId)) === 'failed' ? true : undefined,
+    );
+    // As if PostgreSQL had been away when the job gave up: the message is still owed.
+    await db().query(`UPDATE delivery_parts SET status = 'pending' WHERE message_id = $1`, [
+      messageId,
+    ]);
+    await db().query(
+      `UPDATE messages SET delivery_status = 'queued', created_at = created_at - interval '2 minutes'
+        WHERE id = $1`,
+      [messageId],
+    );
+
+    expect((await sweeper().sweep()).deliveries).toBe(1);
+    await eventually(
+      async () => {
+        const [row] = await db().query<Array<{ delivery_status: string }>>(
+          `SELECT delivery_status FROM messages WHERE id = $1`,
+          [messageId],
+        );
+        return row.delivery_status === 'sent' ? true : undefined;
+      },
+      15_000,
+      'the reply sent on the second attempt of the retry',
+    );
+    const calls = sent().filter((send) => send.recipientId === customer);
+    expect(calls).toHaveLength(4);
+    expect(calls.filter((send) => send.messageId !== undefined)).toHaveLength(1);
+  });
+
+  it('retries an owed reply job that failed for good instead of adding it again in vain', async () => {
+    const customer = `sweep-${randomBytes(4).toString('hex')}`;
+    const conversation = await dmWithLostReplyJob(customer, 'شكد سعره؟');
+    await age(conversation.id, 120);
+    const { reply_owed_at: owedAt } = await conversationOf(customer);
+    if (!owedAt) throw new Error('the conversation should owe a reply');
+    // The owed moment's job ran before and failed for good (here: data it cannot read).
+    const replies = queue(radd.app, QueueName.AiResponse);
+    const jobId = `owed-${conversation.id}-${owedAt.getTime()}`;
+    await replies.add(
+      'reply',
+      { merchantId: 'not-a-merchant', conversationId: conversation.id },
+      { jobId, attempts: 1 },
+    );
+    const firstEnd = await eventually(async () => {
+      const job = await replies.getJob(jobId);
+      return (await job?.isFailed()) ? job?.finishedOn : undefined;
+    });
+
+    expect((await sweeper().sweep()).replies).toBe(1);
+    // Run again, from its first attempt: it fails again, later.
+    await eventually(async () => {
+      const job = await replies.getJob(jobId);
+      return (await job?.isFailed()) && (job?.finishedOn ?? 0) > (firstEnd ?? 0) ? true : undefined;
+    });
+    expect((await replies.getJob(jobId))?.attemptsMade).toBe(1);
+    await db().query(`UPDATE conversations SET reply_owed_at = NULL WHERE id = $1`, [
+      conversation.id,
+    ]);
+  });
+
   it('pages through more owed replies than one pass reads at a time, each queued once', async () => {
     const tag = randomBytes(4).toString('hex');
     // Owed at the same moment, two minutes ago, by conversations whose bot is paused: the turns

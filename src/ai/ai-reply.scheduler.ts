@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
 import type { AiResponseJob } from 'src/queue/jobs';
+import { retryFailedOrMissing } from 'src/queue/missing-jobs';
 import { QueueName } from 'src/queue/queue.constants';
 
 /** The deduplication id of a conversation's pending reply. */
@@ -59,14 +60,14 @@ export class AiReplyScheduler {
 
   /**
    * Queues the reply a conversation has been owed since `owedAt` (its job was lost): once per
-   * owed moment, however often it is asked, and without a wait.
+   * owed moment, however often it is asked, and without a wait. A job of that moment that failed
+   * for good keeps its id for days, so adding it again would do nothing: it is retried instead.
    */
   async requeue(merchantId: string, conversationId: string, owedAt: Date): Promise<void> {
-    await this.queue.add(
-      'reply',
-      { merchantId, conversationId },
-      { jobId: `owed-${conversationId}-${owedAt.getTime()}` },
-    );
+    const jobId = `owed-${conversationId}-${owedAt.getTime()}`;
+    const { missing } = await retryFailedOrMissing(this.queue, [{ id: jobId }]);
+    if (missing.length === 0) return;
+    await this.queue.add('reply', { merchantId, conversationId }, { jobId });
   }
 
   /** Drops the conversation's pending reply, if it has not started. */

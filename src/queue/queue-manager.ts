@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import { dropErrorsAfterClose } from 'src/queue/late-errors';
+import { FRESH_ATTEMPTS } from 'src/queue/missing-jobs';
 import { QUEUE_NAMES, QueueName } from 'src/queue/queue.constants';
 
 export interface QueueCounts {
@@ -37,6 +38,9 @@ const MAX_WAIT_SECONDS = 300;
 const RECENT_MS = 15 * 60_000;
 const WARN_EVERY_MS = 30_000;
 const FAILURE_RATIO_LIMIT = 0.5;
+/** Failed jobs one retry call puts back, and how many at a time. */
+const RETRY_AT_MOST = 1_000;
+const RETRY_CHUNK = 100;
 
 export function isQueueName(name: string): name is QueueName {
   return (QUEUE_NAMES as readonly string[]).includes(name);
@@ -158,12 +162,22 @@ export class QueueManager {
       }));
   }
 
-  /** Puts every failed job of the queue back to wait; returns how many. */
+  /**
+   * Puts the queue's failed jobs (the oldest 1,000) back to wait, each with all its attempts
+   * again; returns how many. BullMQ's bulk retry keeps the attempts made, so a job retried that
+   * way would fail for good at its first error.
+   */
   async retryFailed(name: QueueName): Promise<number> {
-    const queue = this.queue(name);
-    const failed = await queue.getFailedCount();
-    await queue.retryJobs({ state: 'failed', count: 1_000 });
-    return failed;
+    const failed = await this.queue(name).getFailed(0, RETRY_AT_MOST - 1);
+    let retried = 0;
+    for (let start = 0; start < failed.length; start += RETRY_CHUNK) {
+      const outcomes = await Promise.allSettled(
+        failed.slice(start, start + RETRY_CHUNK).map((job) => job.retry('failed', FRESH_ATTEMPTS)),
+      );
+      // A job removed or retried meanwhile is not failed any more: nothing to do for it.
+      retried += outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
+    }
+    return retried;
   }
 
   /** Removes finished jobs older than the given ages; returns how many went. */
