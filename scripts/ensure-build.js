@@ -35,6 +35,7 @@ if (existsSync(stamp) && statSync(stamp).mtimeMs >= sourceTime) process.exit(0);
 process.stderr.write('Building Radd (dist/ is missing or older than src/)...\n');
 execFileSync(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js'), 'build'], {
   cwd: root,
-  stdio: 'inherit',
+  // Build output goes to stderr: stdout is the command's own (a token, say).
+  stdio: ['ignore', process.stderr, process.stderr],
 });
 writeFileSync(stamp, `${new Date().toISOString()}\n`);

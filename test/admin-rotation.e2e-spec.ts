@@ -188,6 +188,21 @@ describe('credential key rotation (e2e)', () => {
       });
     }, 180_000);
 
+    it('prints the token alone, as `npm run cli -- token` (INTERFACE §1) is run', () => {
+      const res = spawnSync('npm', ['run', 'cli', '--', 'token', '--role', 'admin'], {
+        cwd: root,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, JWT_SECRET: 'short-secret' },
+        encoding: 'utf8',
+      });
+      expect(res.status).toBe(0);
+      const printed = res.stdout.trim();
+      expect(printed).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+      const claims = JSON.parse(Buffer.from(printed.split('.')[1], 'base64url').toString()) as {
+        role: string;
+      };
+      expect(claims.role).toBe('admin');
+    });
+
     it('rotate-keys re-encrypts and prints the counts', async () => {
       const res = run(['rotate-keys'], {
         DATABASE_URL: url,

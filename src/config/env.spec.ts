@@ -26,6 +26,12 @@ function refusal(
 }
 
 describe('readEnvironment', () => {
+  it('takes any non-empty JWT_SECRET, short ones included', () => {
+    expect(readEnvironment({ ...secrets, JWT_SECRET: 'test-secret' }).JWT_SECRET).toBe(
+      'test-secret',
+    );
+  });
+
   it('applies the defaults of INTERFACE §2', () => {
     const env = readEnvironment({ ...secrets });
     expect(env).toMatchObject({

@@ -7,7 +7,6 @@ import {
   Matches,
   Max,
   Min,
-  MinLength,
   getMetadataStorage,
   validateSync,
   type ValidationError,
@@ -92,7 +91,8 @@ export class Environment {
 
   @IsOptional() @IsString() ENCRYPTION_KEY?: string;
   @IsOptional() @IsString() ENCRYPTION_KEY_PREVIOUS?: string;
-  @IsOptional() @IsString() @MinLength(16) JWT_SECRET?: string;
+  // Any non-empty key (INTERFACE §2 sets no length); .env.example asks for a long random one.
+  @IsOptional() @IsString() JWT_SECRET?: string;
 
   @IsInt() @Min(0) @Max(600_000) AI_DEBOUNCE_MS = 3000;
   @IsInt() @Min(100) @Max(120_000) AI_TIMEOUT_MS = 15000;
