@@ -1,4 +1,5 @@
 import type { DefaultJobOptions } from 'bullmq';
+import { DELIVERY_ATTEMPTS } from 'src/delivery/delivery-backoff';
 
 /** One queue per stage of the pipeline (INTERFACE §3.3), so each upstream gets its own concurrency. */
 export const QueueName = {
@@ -27,9 +28,11 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   // Retries of a model call are bounded inside the job; the job itself retries when PostgreSQL or
   // Redis is away, for minutes, so that an outage delays answers instead of losing them.
   [QueueName.AiResponse]: { ...base, attempts: 8, backoff: { type: 'exponential', delay: 2_000 } },
+  // A provider outage of up to about an hour delays replies instead of failing them (the
+  // producer sets the delivery backoff; see delivery-backoff).
   [QueueName.MessageDelivery]: {
     ...base,
-    attempts: 8,
+    attempts: DELIVERY_ATTEMPTS,
     backoff: { type: 'exponential', delay: 2_000 },
   },
   [QueueName.Cleanup]: { ...base, attempts: 1, removeOnComplete: { count: 50 } },
