@@ -287,6 +287,59 @@ describe('Reply sweeper: replies and deliveries whose jobs were lost (e2e)', () 
     expect(calls.filter((send) => send.messageId !== undefined)).toHaveLength(1);
   });
 
+  it('reaches an undelivered message behind more than a page of others that still have their job', async () => {
+    const lost = await createConversation(radd.app, merchant.id, { igsid: 'sweep-behind-page' });
+    const lostId = await queueReply(radd.app, merchant.id, lost.conversationId, {
+      text: 'وصل طلبك؟',
+      enqueue: false,
+    });
+    // 500 older replies waiting with their jobs (as for a merchant who must re-authorise).
+    const waiting = await db().query<Array<{ id: string }>>(
+      `INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text,
+                             delivery_status, occurred_at, created_at)
+       SELECT $1, $2, 'out', 'bot', 'text', 'تمام', 'queued', now(),
+              now() - interval '3 minutes' - n * interval '1 ms'
+         FROM generate_series(1, 500) AS n RETURNING id`,
+      [merchant.id, lost.conversationId],
+    );
+    const deliveries = queue(radd.app, QueueName.MessageDelivery);
+    await deliveries.addBulk(
+      waiting.map(({ id }) => ({
+        name: 'deliver',
+        data: { merchantId: merchant.id, messageId: id },
+        opts: { jobId: id, delay: 3_600_000 },
+      })),
+    );
+    await db().query(
+      `UPDATE messages SET created_at = created_at - interval '2 minutes' WHERE id = $1`,
+      [lostId],
+    );
+    try {
+      let passes = 0;
+      while ((await deliveries.getJobState(lostId)) === 'unknown' && passes < 3) {
+        await sweeper().sweep();
+        passes += 1;
+      }
+      expect(await deliveries.getJobState(lostId)).not.toBe('unknown');
+      await eventually(
+        async () => {
+          const [row] = await db().query<Array<{ delivery_status: string }>>(
+            `SELECT delivery_status FROM messages WHERE id = $1`,
+            [lostId],
+          );
+          return row.delivery_status === 'sent' ? true : undefined;
+        },
+        15_000,
+        'the reply behind the page',
+      );
+    } finally {
+      await deliveries.drain(true);
+      await db().query(`UPDATE messages SET delivery_status = 'failed' WHERE id = ANY($1)`, [
+        waiting.map(({ id }) => id),
+      ]);
+    }
+  });
+
   it('retries an owed reply job that failed for good instead of adding it again in vain', async () => {
     const customer = `sweep-${randomBytes(4).toString('hex')}`;
     const conversation = await dmWithLostReplyJob(customer, 'شكد سعره؟');

@@ -30,6 +30,7 @@ const BATCH = 500;
 const WINDOW_HOURS = 24;
 /** Sorts before every owed reply: where a pass starts. */
 const FIRST = { owedAt: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
+const FIRST_MESSAGE = { at: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
 
 export interface SweepReport {
   replies: number;
@@ -67,6 +68,8 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
   private stopLooking?: () => void;
   /** Redis lost its data and the replies owed are not all queued again yet. */
   private owedAtOnce = false;
+  /** Where the next pass's page of undelivered messages starts. */
+  private undeliveredAfter = FIRST_MESSAGE;
 
   onApplicationBootstrap(): void {
     this.periodic.start(this.operations.outboxSweepMs);
@@ -93,9 +96,10 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
       }
       // Told once, the loss holds until a pass has queued them all (a failed one tries again).
       const graceMs = this.owedAtOnce ? 0 : this.behaviour.aiDebounceMs + TURN_GRACE_MS;
+      const lost = this.owedAtOnce;
       const replies = await this.owedReplies(graceMs);
       this.owedAtOnce = false;
-      const report = { replies, deliveries: await this.undelivered() };
+      const report = { replies, deliveries: await this.undelivered(lost) };
       if (report.replies + report.deliveries > 0) {
         this.logger.warn(report, 'queued again work whose jobs were lost');
       }
@@ -132,15 +136,40 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  private async undelivered(): Promise<number> {
-    const rows = await this.dataSource.query<Array<{ id: string; merchant_id: string }>>(
-      `SELECT id, merchant_id FROM messages
+  /**
+   * Undelivered messages whose job is gone get it back: every page when Redis lost its data (no
+   * job survived), else one page per pass, each after where the last one stopped. Most of them
+   * have their job (a merchant waiting to re-authorise keeps hundreds `queued` with theirs), and
+   * a page that always began at the oldest would never reach the rest.
+   */
+  private async undelivered(everyPage: boolean): Promise<number> {
+    if (everyPage) this.undeliveredAfter = FIRST_MESSAGE;
+    let found = 0;
+    do found += await this.undeliveredPage();
+    while (everyPage && this.undeliveredAfter !== FIRST_MESSAGE);
+    return found;
+  }
+
+  private async undeliveredPage(): Promise<number> {
+    const rows = await this.dataSource.query<
+      Array<{ id: string; merchant_id: string; created: string }>
+    >(
+      `SELECT id, merchant_id, created_at::text AS created FROM messages
         WHERE direction = 'out' AND delivery_status IN ('queued', 'unknown')
           AND created_at < now() - make_interval(secs => $1)
           AND created_at > now() - make_interval(hours => $2)
-        ORDER BY created_at LIMIT $3`,
-      [TURN_GRACE_MS / 1000, WINDOW_HOURS, BATCH],
+          AND (created_at, id) > ($4::timestamptz, $5::uuid)
+        ORDER BY created_at, id LIMIT $3`,
+      [
+        TURN_GRACE_MS / 1000,
+        WINDOW_HOURS,
+        BATCH,
+        this.undeliveredAfter.at,
+        this.undeliveredAfter.id,
+      ],
     );
+    const last = rows[rows.length - 1];
+    this.undeliveredAfter = rows.length < BATCH ? FIRST_MESSAGE : { at: last.created, id: last.id };
     const { missing, retried } = await retryFailedOrMissing(this.deliveries, rows);
     for (const row of missing) await this.delivery.enqueue(row.merchant_id, row.id);
     return missing.length + retried;
