@@ -561,6 +561,7 @@ describe('admin API (e2e)', () => {
           attachments: [],
           intent: null,
           deliveryStatus: null,
+          deliveryError: null,
           channel: null,
           deleted: false,
           createdAt: expect.any(String),
@@ -573,6 +574,33 @@ describe('admin API (e2e)', () => {
       );
       expect(next.body.items.map((m) => m.text)).toEqual(['شكد سعر الفستان؟']);
       expect(next.body.nextCursor).toBeNull();
+    });
+
+    it('shows why a message failed (INTERFACE §3.7: failed, with a reason)', async () => {
+      const reason = 'window_closed: the customer last wrote more than 24 hours ago';
+      const [failed] = await database(radd.app).query<Array<{ id: string }>>(
+        `INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text,
+                               delivery_status, delivery_error, occurred_at)
+         VALUES ($1, $2, 'out', 'bot', 'text', 'هلا بيك', 'failed', $3, now() + interval '1 hour')
+         RETURNING id`,
+        [merchant.id, ids[0], reason],
+      );
+      try {
+        const res = await request<{ items: Json[] }>(
+          'GET',
+          `${path()}/${ids[0]}/messages?limit=1`,
+          { token },
+        );
+        expect(res.body.items).toEqual([
+          expect.objectContaining({
+            id: failed.id,
+            deliveryStatus: 'failed',
+            deliveryError: reason,
+          }),
+        ]);
+      } finally {
+        await database(radd.app).query(`DELETE FROM messages WHERE id = $1`, [failed.id]);
+      }
     });
 
     it('pauses the bot (default BOT_PAUSE_ON_HUMAN_MINUTES, or the minutes given) and resumes it', async () => {

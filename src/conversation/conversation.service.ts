@@ -54,6 +54,7 @@ interface MessageRow {
   attachments: MessageAttachment[];
   intent: string | null;
   delivery_status: DeliveryStatus | null;
+  delivery_error: string | null;
   channel: MessageChannel | null;
   deleted: boolean;
   occurred_at: Date;
@@ -137,7 +138,7 @@ export class ConversationService {
     const rows = await rowsOf<MessageRow>(
       this.dataSource,
       `SELECT m.id, m.direction, m.sender, m.type, m.text, m.attachments, m.intent,
-              m.delivery_status, m.channel, m.deleted, m.occurred_at,
+              m.delivery_status, m.delivery_error, m.channel, m.deleted, m.occurred_at,
               ${isoMicros('m.occurred_at')} AS sort_key
          FROM messages m
         WHERE m.merchant_id = $1 AND m.conversation_id = $2 ${keyset}
@@ -230,6 +231,7 @@ function messageView(row: MessageRow): MessageView {
     attachments: row.attachments,
     intent: row.intent,
     deliveryStatus: row.delivery_status,
+    deliveryError: row.delivery_error,
     channel: row.channel,
     deleted: row.deleted,
     createdAt: row.occurred_at,

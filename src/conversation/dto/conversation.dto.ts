@@ -134,6 +134,14 @@ export class MessageView {
   })
   deliveryStatus!: DeliveryStatus | null;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'why the message failed, or why it is still waiting (the last refusal, a pause); null when nothing went wrong',
+  })
+  deliveryError!: string | null;
+
   @ApiProperty({ enum: ['instagram', 'manychat'], nullable: true })
   channel!: MessageChannel | null;
 
