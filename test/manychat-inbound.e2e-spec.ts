@@ -149,4 +149,18 @@ describe('ManyChat inbound webhook (e2e)', () => {
     expect(statuses.at(-1)).toBe(429);
     expect((await send({ subscriber_id: '42', text: 'هلا' })).status).toBe(202);
   });
+
+  it('takes the merchant id in capitals as the same merchant', async () => {
+    const res = await send(
+      { subscriber_id: '555000111', text: 'هلو' },
+      secret,
+      merchant.id.toUpperCase(),
+    );
+    expect(res.status).toBe(202);
+    await eventually(async () =>
+      (await customerRows()).some((row) => row.manychat_subscriber_id === '555000111')
+        ? true
+        : undefined,
+    );
+  });
 });

@@ -94,7 +94,7 @@ export class MerchantDirectory {
     if (!merchant?.inboundSecret) return false;
     const expected = this.cipher.decrypt(
       merchant.inboundSecret,
-      credentialContext(merchantId, 'inboundSecret'),
+      credentialContext(merchant.id, 'inboundSecret'),
     );
     return safeEqual(secret, expected);
   }

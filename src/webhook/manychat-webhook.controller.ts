@@ -37,7 +37,8 @@ export class ManyChatWebhookController {
   ): Promise<{ status: 'accepted' }> {
     const timer = this.metrics.webhookDuration.startTimer({ source: 'manychat' });
     const result = await this.handler.receive({
-      merchantId,
+      // A UUID in capitals names the same merchant; its secret is sealed under the id as stored.
+      merchantId: merchantId.toLowerCase(),
       secret,
       rawBody: request.rawBody ?? Buffer.alloc(0),
       clientAddress: request.ip,
