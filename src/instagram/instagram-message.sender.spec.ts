@@ -21,14 +21,18 @@ describe('classifyGraphError (meta-instagram spec §5.3)', () => {
     [100, 2534014, 'invalid_parameter'],
     [100, 2534025, 'comment_not_repliable'],
     [613, 2018338, 'tag_misuse'],
+    [10, 1893063, 'account_restricted'],
   ])('fails code %s/%s at once as %s, keeping the code', (code, subcode, reason) => {
     const failure = classifyGraphError(graph(code, subcode));
     expect(failure).toMatchObject({ kind: 'permanent', reason });
     expect(failure.record).toContain(`${code}`);
   });
 
-  it('asks for re-authorisation on 190', () => {
+  it('asks for re-authorisation on 190, and on a page link to confirm again (10/2534077, 100/2534013)', () => {
     expect(classifyGraphError(graph(190, 460)).kind).toBe('reauth');
+    expect(classifyGraphError(graph(10, 2534077)).kind).toBe('reauth');
+    expect(classifyGraphError(graph(100, 2534013)).kind).toBe('reauth');
+    expect(classifyGraphError(graph(100, 2534014)).kind).toBe('permanent');
   });
 
   it('retries an error page without a code from a 5xx', () => {

@@ -15,12 +15,18 @@ const WINDOW_SUBCODES = new Set([2534022, 2018278]);
 const TAG_MISUSE_SUBCODE = 2018338;
 const USER_UNAVAILABLE_SUBCODE = 1545041;
 const INVALID_PRIVATE_REPLY_SUBCODE = 2534025;
+/** The account's link to its page (or its 2FA) must be confirmed again: "reconnect" (§5.3). */
+const RECONNECT = new Set(['10/2534077', '100/2534013']);
+const ACCOUNT_RESTRICTED_SUBCODE = 1893063;
 
 /** What a Graph error means for delivery. */
 export function classifyGraphError(error: GraphApiError): DeliveryFailure {
   const { code, subcode, status } = error;
   const fail = (reason: string) => new DeliveryFailure('permanent', reason, error.message);
-  if (code === 190) return new DeliveryFailure('reauth', 'needs_reauth', error.message);
+  if (code === 190 || RECONNECT.has(`${code}/${subcode}`)) {
+    return new DeliveryFailure('reauth', 'needs_reauth', error.message);
+  }
+  if (code === 10 && subcode === ACCOUNT_RESTRICTED_SUBCODE) return fail('account_restricted');
   if (code === 613 && subcode === TAG_MISUSE_SUBCODE) return fail('tag_misuse');
   if (code !== undefined && TRANSIENT_CODES.has(code)) {
     const reason = code === 1 || code === 2 ? 'provider_error' : 'rate_limited';
