@@ -382,7 +382,7 @@ describe('Delivery (e2e)', () => {
       expect(facebook.messages.map((send) => send.messageId !== undefined)).toEqual([false, true]);
     });
 
-    it('ManyChat: a 500, then success: the parts are open again between the tries, and sent once', async () => {
+    it('ManyChat: a 500 may have gone out: the part waits for its echo, and is sent again once none comes', async () => {
       const merchant = await manychatMerchant();
       const { conversationId } = await createConversation(radd.app, merchant.id, {
         subscriberId: '700010',
@@ -401,7 +401,35 @@ describe('Delivery (e2e)', () => {
           `SELECT status, error FROM delivery_parts WHERE message_id = $1`,
           [id],
         );
-        return part?.status === 'pending' && part.error ? true : undefined;
+        return part?.status === 'unknown' && part.error ? true : undefined;
+      });
+      const state = await settled(id);
+      expect(state).toMatchObject({ delivery_status: 'sent', parts: [{ attempts: 2 }] });
+      expect(manychat.sends).toHaveLength(2);
+    });
+
+    it('ManyChat: a 429 is not taken: the part is open again at once, and sent once after the wait', async () => {
+      const merchant = await manychatMerchant();
+      const { conversationId } = await createConversation(radd.app, merchant.id, {
+        subscriberId: '700011',
+      });
+      let refusals = 0;
+      manychat.behave(() => {
+        if (refusals > 0) return undefined;
+        refusals += 1;
+        return { status: 429, body: 'Too Many Requests' };
+      });
+      const id = await queueReply(radd.app, merchant.id, conversationId, {
+        text: 'لحظة وأرد عليك',
+      });
+      await eventually(async () => {
+        const [part] = await db().query<Array<{ status: string; error: string | null }>>(
+          `SELECT status, error FROM delivery_parts WHERE message_id = $1`,
+          [id],
+        );
+        return part?.status === 'pending' && part.error?.startsWith('rate_limited')
+          ? true
+          : undefined;
       });
       const state = await settled(id);
       expect(state).toMatchObject({ delivery_status: 'sent', parts: [{ attempts: 2 }] });

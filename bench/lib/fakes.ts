@@ -215,10 +215,12 @@ export interface ManyChatSend {
 }
 
 /**
- * What the fake ManyChat does with one send: accept it; refuse it (e.g. 500: not taken); or never
- * answer, having taken it (`processed`: the customer gets it and Meta sends its echo) or not.
+ * What the fake ManyChat does with one send: accept it; answer an error status (e.g. 500), having
+ * taken it all the same (`processed`: a 5xx says nothing of that) or not; or never answer, having
+ * taken it (`processed`: the customer gets it and Meta sends its echo) or not.
  */
-export type ManyChatOutcome = 'accept' | { status: number } | { hang: true; processed: boolean };
+export type ManyChatOutcome =
+  'accept' | { status: number; processed?: boolean } | { hang: true; processed: boolean };
 
 /** How often one tracking token reached customers, and when first. */
 export interface TokenDelivery {
@@ -306,6 +308,7 @@ export class FakeManyChat {
       return 'hang';
     }
     this.refused += 1;
+    if (outcome.processed) this.deliver(send);
     return {
       status: outcome.status,
       body: { status: 'error', message: `HTTP ${outcome.status} from the fake` },

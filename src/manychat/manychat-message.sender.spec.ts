@@ -11,7 +11,7 @@ describe('classifyManyChatError (manychat-openai spec A.3)', () => {
     }
   });
 
-  it('fails other refusals at once and retries 429 and 5xx', () => {
+  it('fails other refusals at once, retries a 429, and takes a 5xx for a send that may have gone', () => {
     expect(
       classifyManyChatError(new ManyChatApiError(200, undefined, 'Validation error')).kind,
     ).toBe('permanent');
@@ -22,7 +22,10 @@ describe('classifyManyChatError (manychat-openai spec A.3)', () => {
       'permanent',
     );
     expect(classifyManyChatError(new ManyChatApiError(500, undefined, 'oops')).kind).toBe(
-      'transient',
+      'unknown_outcome',
+    );
+    expect(classifyManyChatError(new ManyChatApiError(502, undefined, 'proxy')).kind).toBe(
+      'unknown_outcome',
     );
     expect(classifyManyChatError(new ManyChatApiError(429, undefined, 'slow')).kind).toBe(
       'transient',

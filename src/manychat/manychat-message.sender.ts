@@ -16,13 +16,13 @@ export function classifyManyChatError(error: ManyChatApiError): DeliveryFailure 
   if (code === 3021) return fail('no_notification_token');
   if (code !== undefined && code >= 3040 && code <= 3049) return fail('channel_unavailable');
   if (status === 401 || status === 403) return fail('manychat_unauthorized');
-  if (status === 429 || status >= 500) {
-    return new DeliveryFailure(
-      'transient',
-      'provider_unavailable',
-      error.message,
-      error.retryAfterMs,
-    );
+  if (status === 429) {
+    return new DeliveryFailure('transient', 'rate_limited', error.message, error.retryAfterMs);
+  }
+  // sendContent has no idempotency key, and a 5xx does not say the message was not taken
+  // (manychat-openai A.2, A.3): it waits for its echo, and is sent again only if none comes.
+  if (status >= 500) {
+    return new DeliveryFailure('unknown_outcome', 'outcome_unknown', error.message);
   }
   // HTTP 2xx with an unreadable body: ManyChat may or may not have taken the message.
   if (status < 300 && error.unreadable) {

@@ -131,6 +131,8 @@ export const SCENARIOS: Scenario[] = [
         calls += 1;
         switch (calls % 4) {
           case 0:
+            // Taken, answered 500: the customer gets it, Meta echoes it.
+            return { status: 500, processed: true };
           case 1:
             return { status: 500 };
           case 2:
