@@ -25,8 +25,13 @@ const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Meta's echo of a text the account sent. */
-function echoOf(account: string, customer: string | null, mid: string, text: string): string {
-  const now = Date.now();
+function echoOf(
+  account: string,
+  customer: string | null,
+  mid: string,
+  text: string,
+  now = Date.now(),
+): string {
   return JSON.stringify({
     object: 'instagram',
     entry: [
@@ -690,6 +695,53 @@ describe('Delivery (e2e)', () => {
         [conversationId],
       );
       expect(conversation.bot_paused_until).toBeNull();
+    });
+
+    it('an echo read long after Meta sent it (a backlog) is still matched to its send by its own time', async () => {
+      const merchant = await instagramMerchant();
+      const { conversationId, igsid } = await createConversation(radd.app, merchant.id);
+      let lost = false;
+      facebook.behave((send) => {
+        if (send.text === undefined || lost) return undefined;
+        lost = true;
+        return { hang: true };
+      });
+      const id = await queueReply(radd.app, merchant.id, conversationId, { text: 'تامر عيني' });
+      await settled(id, ['unknown']);
+      // The send, and its echo, ten minutes ago; the echo is read only now.
+      await db().query(
+        `UPDATE delivery_parts SET attempted_at = attempted_at - interval '10 minutes'
+          WHERE message_id = $1`,
+        [id],
+      );
+      const [part] = await db().query<Array<{ attempted_at: Date }>>(
+        `SELECT attempted_at FROM delivery_parts WHERE message_id = $1`,
+        [id],
+      );
+      await db().query(
+        `UPDATE messages SET created_at = created_at - interval '10 minutes' WHERE id = $1`,
+        [id],
+      );
+      const echo = echoOf(
+        merchant.instagramAccountId,
+        igsid,
+        'm-late-echo',
+        'تامر عيني',
+        part.attempted_at.getTime() + 1_000,
+      );
+      expect((await postSigned(radd.url, echo)).status).toBe(200);
+      const state = await settled(id, ['delivered']);
+      expect(state.parts.map((p) => [p.status, p.mid])).toEqual([['delivered', 'm-late-echo']]);
+      const [conversation] = await db().query<
+        Array<{ bot_paused_until: Date | null; human: number }>
+      >(
+        `SELECT c.bot_paused_until,
+                (SELECT count(*)::int FROM messages m WHERE m.conversation_id = c.id AND m.sender = 'human') AS human
+           FROM conversations c WHERE c.id = $1`,
+        [conversationId],
+      );
+      expect(conversation).toEqual({ bot_paused_until: null, human: 0 });
+      expect(facebook.messages.filter((send) => send.text !== undefined)).toHaveLength(1);
     });
 
     it('a send whose answer was lost and never echoed is sent again after the bounded wait', async () => {

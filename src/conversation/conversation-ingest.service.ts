@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
 import type { MessageAttachment } from 'src/conversation/message.entity';
 import { rowsOf } from 'src/database/sql';
-import { matchEchoToDeliveryPart } from 'src/delivery/echo-match';
+import { echoTime, matchEchoToDeliveryPart } from 'src/delivery/echo-match';
 import type { MerchantRoute } from 'src/merchant/merchant-directory';
 import type {
   CommentEvent,
@@ -303,10 +303,12 @@ export class ConversationIngestService {
       event.timestamp,
       false,
     );
+    const at = echoTime(event.timestamp);
     const part = await matchEchoToDeliveryPart(manager, merchant.id, thread.conversationId, {
       mid: event.mid,
       text: event.text,
       hasImage: event.attachments.some((attachment) => attachment.type === 'image'),
+      at,
     });
     if (part) return { status: 'applied', note: `echo of a Radd send (${part})` };
     const matched = await rowsOf<{ id: string }>(
@@ -317,7 +319,9 @@ export class ConversationIngestService {
            WHERE merchant_id = $1 AND conversation_id = $2 AND direction = 'out' AND mid IS NULL
              AND delivery_status IN ('queued', 'sent', 'unknown')
              AND (provider_message_id = $3
-                  OR ($4::text IS NOT NULL AND text = $4 AND created_at > now() - make_interval(secs => $5)))
+                  OR ($4::text IS NOT NULL AND text = $4
+                      AND created_at BETWEEN $6::timestamptz - make_interval(secs => $5)
+                                         AND $6::timestamptz + make_interval(secs => $5)))
            ORDER BY (provider_message_id = $3) DESC NULLS LAST, created_at
            LIMIT 1 FOR UPDATE)
         RETURNING id`,
@@ -327,6 +331,7 @@ export class ConversationIngestService {
         event.mid,
         event.text ?? null,
         ECHO_TEXT_MATCH_MS / 1000,
+        at.toISOString(),
       ],
     );
     if (matched.length > 0) return { status: 'applied', note: 'echo of a Radd send' };
