@@ -13,7 +13,15 @@ import {
 } from 'test/utils/delivery';
 import { FakeGraph, graphError, type GraphSend } from 'test/utils/fake-graph';
 import { FakeManyChat, manyChatError, manyChatKey } from 'test/utils/fake-manychat';
-import { createMerchant, database, eventually, postSigned, textDm } from 'test/utils/instagram';
+import {
+  createMerchant,
+  database,
+  eventually,
+  postSigned,
+  queue,
+  textDm,
+} from 'test/utils/instagram';
+import { QueueName } from 'src/queue/queue.constants';
 
 const PAGE_TOKEN = 'EAAGpagetoken0000000000000000';
 const IG_LOGIN_TOKEN = 'IGQVJinstagramlogintoken00000';
@@ -659,6 +667,22 @@ describe('Delivery (e2e)', () => {
       expect(sent[1]).toBe(sent[2]);
       expect(facebook.accepted.map((send) => send.text).join(' ')).toBe(text);
       expect(state.parts.map((part) => part.attempts)).toEqual([1, 2, 1]);
+    });
+
+    it('a message handed back after its delivery job completed gets a new run (two runs met)', async () => {
+      const merchant = await instagramMerchant();
+      const { conversationId } = await createConversation(radd.app, merchant.id);
+      const id = await queueReply(radd.app, merchant.id, conversationId, { text: 'يوصلك باچر' });
+      await settled(id);
+      expect(await queue(radd.app, QueueName.MessageDelivery).getJobState(id)).toBe('completed');
+      // What two runs of the message can leave: one completed finding nothing left to send while
+      // the other's send failed, putting its part back to pending.
+      await db().query(`UPDATE delivery_parts SET status = 'pending' WHERE message_id = $1`, [id]);
+      await db().query(`UPDATE messages SET delivery_status = 'queued' WHERE id = $1`, [id]);
+      await radd.app.get(MessageDeliveryProducer).enqueue(merchant.id, id);
+      const state = await settled(id);
+      expect(state.parts.map((part) => [part.status, part.attempts])).toEqual([['sent', 2]]);
+      expect(facebook.messages.filter((send) => send.text !== undefined)).toHaveLength(2);
     });
 
     it('a send whose answer was lost stays unknown, and the echo Meta sends for it settles it without a resend', async () => {

@@ -12,16 +12,29 @@ export class MessageDeliveryProducer {
     @InjectQueue(QueueName.MessageDelivery) private readonly queue: Queue<MessageDeliveryJob>,
   ) {}
 
-  /** Queues the message's delivery, `delayMs` from now (once: a second call finds the job). */
+  /**
+   * Queues the message's delivery, `delayMs` from now (once: a second call finds the job waiting).
+   * A job of the message that has already run (completed, or failed for good) would take the call
+   * for a duplicate, yet the caller says the message needs a run: that job makes way for a new
+   * one. (Two runs of one message can meet: one that found nothing left to send completes while
+   * the other's send fails and hands the message back.)
+   */
   async enqueue(merchantId: string, messageId: string, delayMs = 0): Promise<void> {
-    await this.queue.add(
-      'deliver',
-      { merchantId, messageId },
-      {
-        jobId: messageId,
-        backoff: { type: DELIVERY_BACKOFF },
-        ...(delayMs > 0 ? { delay: Math.round(delayMs) } : {}),
-      },
-    );
+    const add = () =>
+      this.queue.add(
+        'deliver',
+        { merchantId, messageId },
+        {
+          jobId: messageId,
+          backoff: { type: DELIVERY_BACKOFF },
+          ...(delayMs > 0 ? { delay: Math.round(delayMs) } : {}),
+        },
+      );
+    const job = await add();
+    const state = await job.getState();
+    if (state !== 'completed' && state !== 'failed') return;
+    // Removed or re-run meanwhile by another call: the add below then finds it, or adds it.
+    await job.remove().catch(() => undefined);
+    await add();
   }
 }
