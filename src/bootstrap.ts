@@ -68,6 +68,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   app.useLogger(app.get(Logger));
   useJsonBodies(app);
   useCsvBodies(app);
+  useOtherBodies(app);
   app.useGlobalPipes(new ApiValidationPipe());
   if (roleParts(role).http) setupApiDocs(app);
   if (roleParts(role).http) await mountBullBoard(app, securityConfig().bullBoard);
@@ -106,6 +107,12 @@ export function useJsonBodies(app: NestFastifyApplication): void {
         done(null, body);
         return;
       }
+      // A body-less POST that names JSON anyway (`curl -H 'Content-Type: application/json'`)
+      // has no body, as without the header.
+      if (body.length === 0) {
+        done(null, undefined);
+        return;
+      }
       const text = body.toString('utf8');
       void parseJson(request, text, (error, value: unknown) => {
         if (!error && mayHoldUnstorableText(text) && !holdsOnlyStorableText(value)) {
@@ -130,6 +137,33 @@ function useCsvBodies(app: NestFastifyApplication): void {
         return;
       }
       done(null, text);
+    },
+  );
+}
+
+/**
+ * Bodies of any other type (text/plain included), or of none: a signed webhook route keeps the bytes, so that its
+ * signature is checked first (a forged request is a 401 whatever type it claims, a signed body
+ * that is not JSON a 400); any other route answers 415.
+ */
+function useOtherBodies(app: NestFastifyApplication): void {
+  // text/plain has a parser of Fastify's own, which would leave the webhook routes no bytes.
+  app.useBodyParser<Server>(
+    ['text/plain', '*'],
+    { bodyLimit: BODY_LIMIT_BYTES },
+    (request, body, done) => {
+      const path = (request.url ?? '').split('?', 1)[0];
+      if (request.method === 'POST' && isRawBodyRoute(path)) {
+        done(null, body);
+        return;
+      }
+      const type = request.headers['content-type'] ?? 'none';
+      done(
+        Object.assign(new Error(`Unsupported Media Type: ${type} (send application/json)`), {
+          statusCode: 415,
+        }),
+        undefined,
+      );
     },
   );
 }

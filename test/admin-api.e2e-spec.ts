@@ -624,9 +624,13 @@ describe('admin API (e2e)', () => {
       );
       expect(five.minutes).toBe(5);
 
-      const resumed = await request('POST', `${path()}/${ids[1]}/resume`, { token });
+      // As `curl -X POST -H 'Content-Type: application/json'` sends it: the header, no body.
+      const resumed = await fetch(`${radd.url}${path()}/${ids[1]}/resume`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      });
       expect(resumed.status).toBe(200);
-      expect(resumed.body).toMatchObject({ botPaused: false, needsHuman: false });
+      expect(await resumed.json()).toMatchObject({ botPaused: false, needsHuman: false });
       const [cleared] = await database(radd.app).query<Array<{ bot_paused_until: Date | null }>>(
         `SELECT bot_paused_until FROM conversations WHERE id = $1`,
         [ids[1]],

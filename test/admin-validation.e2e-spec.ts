@@ -179,6 +179,14 @@ const CASES: BadRequest[] = [
     message: /Unsupported Media Type|content-type/i,
   },
   {
+    what: 'a text/plain body',
+    method: 'POST',
+    path: '/api/merchants',
+    raw: { contentType: 'text/plain', data: 'name=x' },
+    status: 415,
+    message: /Unsupported Media Type: text\/plain/,
+  },
+  {
     what: 'a body over the /api limit',
     method: 'POST',
     path: '/api/merchants',

@@ -140,6 +140,30 @@ describe('Instagram webhook: receiving (e2e)', () => {
           }),
         401,
       ],
+      [
+        'a forged request without a Content-Type',
+        () =>
+          fetch(`${radd.url}/webhooks/instagram`, {
+            method: 'POST',
+            body: new Uint8Array(Buffer.from(body)),
+          }),
+        401,
+      ],
+      [
+        'a forged form post',
+        () =>
+          fetch(`${radd.url}/webhooks/instagram`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: 'object=instagram',
+          }),
+        401,
+      ],
+      [
+        'a signed body that is not JSON, sent as text/plain',
+        () => postSigned(radd.url, 'hello', { headers: { 'content-type': 'text/plain' } }),
+        400,
+      ],
       ['truncated JSON', () => postSigned(radd.url, body.slice(0, -7)), 400],
       ['a JSON array', () => postSigned(radd.url, '[{"object":"instagram"}]'), 400],
       ['the wrong object', () => postSigned(radd.url, body.replace('"instagram"', '"page"')), 400],
