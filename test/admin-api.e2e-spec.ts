@@ -653,6 +653,15 @@ describe('admin API (e2e)', () => {
   });
 
   describe('tokens, limits and documentation', () => {
+    it('reads the Authorization scheme in any case', async () => {
+      for (const scheme of ['bearer', 'BEARER']) {
+        const res = await fetch(`${radd.url}/api/merchants?limit=1`, {
+          headers: { authorization: `${scheme} ${admin}` },
+        });
+        expect(res.status).toBe(200);
+      }
+    });
+
     it('prints tokens from the CLI that the API accepts', async () => {
       const merchant = await newMerchant();
       const env = readEnvironment(undefined, { requireSecrets: false });

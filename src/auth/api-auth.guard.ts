@@ -14,7 +14,8 @@ import { assertMerchantAccess } from 'src/auth/tenant-access';
 import { InvalidTokenError, TokenService } from 'src/auth/token.service';
 import { isUuid } from 'src/common/uuid';
 
-const BEARER = /^Bearer ([A-Za-z0-9_\-.=]+)$/;
+// The scheme is case-insensitive (RFC 9110 §11.1).
+const BEARER = /^Bearer ([A-Za-z0-9_\-.=]+)$/i;
 
 /**
  * On by default for every route (registered globally): a request needs a valid bearer token
