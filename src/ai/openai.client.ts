@@ -13,6 +13,31 @@ export interface ModelCompletion {
   latencyMs: number;
 }
 
+/** Tokens an answer may take (it is a short JSON object). */
+const ANSWER_TOKENS = 700;
+
+/**
+ * How the answer's length is bounded (manychat-openai B.3, B.7): OpenAI reads
+ * `max_completion_tokens` (reasoning models refuse `max_tokens`); self-hosted servers mostly read
+ * only `max_tokens`.
+ */
+export function answerLimit(
+  baseUrl: string | undefined,
+): { max_completion_tokens: number } | { max_tokens: number } {
+  // No OPENAI_BASE_URL: the SDK's default, OpenAI's own API.
+  let host = 'api.openai.com';
+  if (baseUrl !== undefined) {
+    try {
+      host = new URL(baseUrl).hostname;
+    } catch {
+      host = '';
+    }
+  }
+  return host === 'api.openai.com'
+    ? { max_completion_tokens: ANSWER_TOKENS }
+    : { max_tokens: ANSWER_TOKENS };
+}
+
 /**
  * The chat model behind OPENAI_BASE_URL (OpenAI or any compatible server), asked for the structured
  * answer of INTERFACE §5. The SDK's own retries are off: the caller owns the retry budget. Its
@@ -21,8 +46,10 @@ export interface ModelCompletion {
 @Injectable()
 export class OpenAiClient {
   private readonly client: OpenAI | null;
+  private readonly limit: ReturnType<typeof answerLimit>;
 
   constructor(@Inject(openaiConfig.KEY) private readonly config: OpenAiConfig) {
+    this.limit = answerLimit(config.baseUrl);
     this.client = config.apiKey
       ? new OpenAI({
           apiKey: config.apiKey,
@@ -59,7 +86,7 @@ export class OpenAiClient {
         model: this.config.model,
         messages,
         temperature: 0.3,
-        max_tokens: 700,
+        ...this.limit,
         response_format: {
           type: 'json_schema',
           json_schema: {
