@@ -344,6 +344,20 @@ describe('parseInstagramWebhook', () => {
       });
     });
 
+    it('is_echo sent under the business’s other id (Page id in sender, account id in entry)', () => {
+      const message = { mid: 'm6b', text: 'هلا', is_echo: true };
+      const item = {
+        sender: { id: '1122334455' },
+        recipient: { id: CUSTOMER },
+        timestamp: TS,
+        message,
+      };
+      expect(only(messaging([item]), 'echo')).toMatchObject({
+        customerId: CUSTOMER,
+        fromBusiness: true,
+      });
+    });
+
     it('is_self test message', () => {
       const message = { mid: 'm7', text: 'test', is_echo: true, is_self: true };
       const item = { sender: { id: ACCOUNT }, recipient: { id: ACCOUNT }, timestamp: TS, message };

@@ -257,11 +257,18 @@ function unknownEvent(common: Common, field: string | undefined): UnknownEvent {
   });
 }
 
-/** The customer and who sent the item: the business when `sender.id` is the entry's account id. */
+/**
+ * The customer and who sent the item: the business when `sender.id` is the entry's account id,
+ * or when an echo names neither party by it (`entry.id` may be the Page id or the Instagram
+ * account id, §0: the business wrote under its other one, to the recipient).
+ */
 function threadOf(item: JsonRecord, accountId: string): Thread | undefined {
   const sender = idOf(dig(item, 'sender', 'id'));
-  const fromBusiness = sender !== undefined && sender === accountId;
-  const customerId = fromBusiness ? idOf(dig(item, 'recipient', 'id')) : sender;
+  const recipient = idOf(dig(item, 'recipient', 'id'));
+  const echoUnderOtherId =
+    dig(item, 'message', 'is_echo') === true && sender !== accountId && recipient !== accountId;
+  const fromBusiness = echoUnderOtherId || (sender !== undefined && sender === accountId);
+  const customerId = fromBusiness ? recipient : sender;
   return customerId === undefined ? undefined : { customerId, fromBusiness };
 }
 
