@@ -400,6 +400,58 @@ describe('AI replies (e2e)', () => {
     expect(count.count).toBe('1');
   });
 
+  it('answers a comment that ends a turn privately, and the DM before it with a reply of its own', async () => {
+    const customer = newCustomer();
+    // Answers that need no person: a handover would leave the DM to the person.
+    model.answer(() => ({ answer: GREETING }));
+    await dm(customer, { mid: `${customer}-d1`, text: 'توصلون للبصرة؟' });
+    const comment = JSON.stringify({
+      object: 'instagram',
+      entry: [
+        {
+          id: merchant.instagramAccountId,
+          time: Date.now() + 1,
+          changes: [
+            {
+              field: 'comments',
+              value: {
+                id: `${customer}-comment`,
+                text: 'بكم القميص؟',
+                from: { id: customer, username: 'zahra' },
+                media: { id: 'media-10', media_product_type: 'FEED' },
+              },
+            },
+          ],
+        },
+      ],
+    });
+    expect((await postSigned(radd.url, comment)).status).toBe(200);
+    const replies = await eventually(
+      async () => {
+        const rows = await database(radd.app).query<Array<{ meta: Record<string, unknown> }>>(
+          `SELECT m.meta FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id JOIN customers cu ON cu.id = c.customer_id
+            WHERE cu.igsid = $1 AND m.sender = 'bot' ORDER BY m.created_at`,
+          [customer],
+        );
+        return rows.length >= 2 ? rows : undefined;
+      },
+      15_000,
+      'two replies',
+    );
+    expect(replies.map((row) => row.meta.replyToCommentId ?? null)).toEqual([
+      `${customer}-comment`,
+      null,
+    ]);
+    const [left] = await database(radd.app).query<Array<{ count: number }>>(
+      `SELECT count(*)::int AS count FROM messages m
+         JOIN conversations c ON c.id = m.conversation_id JOIN customers cu ON cu.id = c.customer_id
+        WHERE cu.igsid = $1 AND m.direction = 'in' AND m.answered_by IS NULL`,
+      [customer],
+    );
+    expect(left.count).toBe(0);
+  });
+
   it('keeps the reply a run stored for the turn before it was interrupted, instead of a second one', async () => {
     const customer = newCustomer();
     model.answer(() => ({

@@ -184,6 +184,8 @@ class ModelUnavailableError extends Error {}
 /** A reply the model (or the offline replier, or the holding reply) gave for a turn. */
 interface TurnReply {
   turn: TurnMessage[];
+  /** Messages of the turn left for a reply of their own (DMs before a comment it answers). */
+  rest: number;
   text: string;
   attachments: MessageAttachment[];
   answer: ModelAnswer;
@@ -284,6 +286,8 @@ export class ConversationAIOrchestrator {
         },
         delivery === 'sent' ? 'reply sent' : `reply stored; delivery ${delivery}`,
       );
+      // The messages before a comment were not answered by its private reply: now they are.
+      if (decided.rest > 0) await this.respond(merchantId, conversationId);
       return { outcome: 'replied', replyId, source: decided.source };
     }
     throw new Error('other runs kept answering the turn first; trying again later');
@@ -360,8 +364,10 @@ export class ConversationAIOrchestrator {
         ? [{ type: 'image', url: named[0].imageUrl }]
         : [];
 
+    // A comment gets a private reply about itself alone; the DMs before it, their own reply.
     return {
-      turn,
+      turn: commentId ? [last] : turn,
+      rest: commentId ? turn.length - 1 : 0,
       text,
       attachments,
       answer,
