@@ -2,6 +2,7 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
+import { isTransientStorageError } from 'src/database/transient-errors';
 import { deliveryBackoff } from 'src/delivery/delivery-backoff';
 import {
   MessageDeliveryService,
@@ -46,10 +47,22 @@ export class MessageDeliveryProcessor extends WorkerHost implements OnApplicatio
     if (error.name === 'UnrecoverableError') return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
-    this.logger.warn(
-      { jobId: job.id, merchantId: job.data.merchantId, messageId: job.data.messageId, err: error },
-      'delivery gave up',
-    );
+    const context = {
+      jobId: job.id,
+      merchantId: job.data.merchantId,
+      messageId: job.data.messageId,
+      err: error,
+    };
+    // Storage away (PostgreSQL or Redis) says nothing of the reply: it stays owed, and the reply
+    // sweep retries its job once the storage is back.
+    if (isTransientStorageError(error)) {
+      this.logger.warn(
+        context,
+        'delivery failed while storage was away; the reply sweep retries it',
+      );
+      return;
+    }
+    this.logger.warn(context, 'delivery gave up');
     await this.delivery.giveUp(job.data.messageId, error).catch(() => undefined);
   }
 }

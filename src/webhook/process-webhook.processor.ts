@@ -2,6 +2,7 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { MicroBatcher } from 'src/common/micro-batcher';
+import { isTransientStorageError } from 'src/database/transient-errors';
 import type { ProcessWebhookJob } from 'src/queue/jobs';
 import { QueueName, WORKER_LOCK_OPTIONS } from 'src/queue/queue.constants';
 import {
@@ -39,6 +40,9 @@ export class ProcessWebhookProcessor extends WorkerHost {
   async onFailed(job: Job<ProcessWebhookJob> | undefined, error: Error): Promise<void> {
     if (!job) return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1);
+    // Storage away (PostgreSQL or Redis) says nothing of the event: it stays `received`, and
+    // the outbox sweep retries its job once the storage is back.
+    const away = isTransientStorageError(error);
     this.logger.warn(
       {
         jobId: job.id,
@@ -47,9 +51,13 @@ export class ProcessWebhookProcessor extends WorkerHost {
         final,
         err: error,
       },
-      final ? 'webhook processing failed for good' : 'webhook processing failed; will retry',
+      !final
+        ? 'webhook processing failed; will retry'
+        : away
+          ? 'webhook processing failed while storage was away; the outbox sweep retries it'
+          : 'webhook processing failed for good',
     );
-    if (final) {
+    if (final && !away) {
       await this.ingestion
         .markFailed(job.data.webhookEventId, error.message)
         .catch(() => undefined);
