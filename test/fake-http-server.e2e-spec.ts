@@ -1,4 +1,5 @@
 import { FakeHttpServer } from 'test/utils/fake-http-server';
+import { FakeGraph } from 'test/utils/fake-graph';
 
 describe('FakeHttpServer', () => {
   let fake: FakeHttpServer;
@@ -47,5 +48,29 @@ describe('FakeHttpServer', () => {
       signal: AbortSignal.timeout(200),
     });
     await expect(attempt).rejects.toThrow();
+  });
+});
+
+describe('FakeGraph', () => {
+  it('refuses a second private reply to a comment as Meta does (100/2534025), and a tag with another messaging_type', async () => {
+    const graph = await FakeGraph.start();
+    try {
+      const send = (body: Record<string, unknown>) =>
+        fetch(`${graph.url}/v25.0/me/messages`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer token', 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const reply = { recipient: { comment_id: 'c-1' }, message: { text: 'هلا' } };
+      expect((await send(reply)).status).toBe(200);
+      const again = await send(reply);
+      expect(again.status).toBe(400);
+      expect(await again.json()).toMatchObject({ error: { code: 100, error_subcode: 2534025 } });
+      const tagged = { recipient: { id: '42' }, tag: 'HUMAN_AGENT', message: { text: 'x' } };
+      expect((await send(tagged)).status).toBe(200);
+      expect((await send({ ...tagged, messaging_type: 'RESPONSE' })).status).toBe(400);
+    } finally {
+      await graph.close();
+    }
   });
 });

@@ -68,13 +68,16 @@ const TEXT_LIMIT_BYTES = 1000;
  * The Instagram Send API on loopback (one host: point GRAPH_API_BASE_URL or
  * INSTAGRAM_API_BASE_URL at `url`). Speaks the wire format of meta-instagram spec §5: answers
  * `{recipient_id, message_id}`, refuses what Meta refuses (no token → 190, text over 1000 bytes
- * or a tag other than HUMAN_AGENT → 100), and can send the signed echo of each message to Radd's
+ * or a tag other than HUMAN_AGENT → 100, a second private reply to a comment → 100/2534025), and
+ * can send the signed echo of each message to Radd's
  * webhook as Meta does.
  */
 export class FakeGraph {
   private behaviour: GraphBehaviour = () => undefined;
   private echo?: { webhookUrl: string; accountId: string; secret: string; delayMs: number };
   private readonly commenters = new Map<string, string>();
+  /** Comments that got their one private reply (meta-instagram §6). */
+  private readonly repliedComments = new Set<string>();
   private readonly answered: GraphSend[] = [];
   private sequence = 0;
 
@@ -141,6 +144,7 @@ export class FakeGraph {
   reset(): void {
     this.server.requests.length = 0;
     this.answered.length = 0;
+    this.repliedComments.clear();
     this.behaviour = () => undefined;
     this.echo = undefined;
   }
@@ -224,6 +228,7 @@ export class FakeGraph {
     const override = this.behaviour(send);
     if (override) return override;
     if (send.senderAction) return { body: { recipient_id: send.recipientId } };
+    if (send.commentId) this.repliedComments.add(send.commentId);
     this.sequence += 1;
     send.messageId = `aWdfZAG1faXRlbTpJR01lc3NhZA${randomBytes(9).toString('base64url')}${this.sequence}`;
     if (this.echo) {
@@ -259,9 +264,20 @@ export class FakeGraph {
     if (send.tag !== undefined && send.tag !== 'HUMAN_AGENT') {
       return graphError(100, undefined, { message: '(#100) Tag is not supported for Instagram' });
     }
-    if (send.tag !== undefined && send.messagingType !== 'MESSAGE_TAG') {
+    // Instagram Login takes a tag without messaging_type (Meta's own collection sends only the
+    // tag), not with another type.
+    if (
+      send.tag !== undefined &&
+      send.messagingType !== undefined &&
+      send.messagingType !== 'MESSAGE_TAG'
+    ) {
       return graphError(100, undefined, {
         message: '(#100) tag requires messaging_type MESSAGE_TAG',
+      });
+    }
+    if (send.commentId && !send.senderAction && this.repliedComments.has(send.commentId)) {
+      return graphError(100, 2534025, {
+        message: 'The comment is invalid for a private reply',
       });
     }
     return undefined;
