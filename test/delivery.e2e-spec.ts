@@ -644,6 +644,44 @@ describe('Delivery (e2e)', () => {
     });
   });
 
+  describe('private replies of the hour', () => {
+    afterEach(() => tuneDelivery(radd.app, { privateRepliesPerHour: 750 }));
+
+    it('sends at most privateRepliesPerHour private replies a merchant an hour, and sets the next aside', async () => {
+      tuneDelivery(radd.app, { privateRepliesPerHour: 2 });
+      const merchant = await instagramMerchant();
+      const { conversationId } = await createConversation(radd.app, merchant.id);
+      const ids: string[] = [];
+      for (const comment of ['cm-h1', 'cm-h2', 'cm-h3']) {
+        await db().query(
+          `INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, meta, occurred_at)
+           VALUES ($1, $2, 'in', 'customer', 'comment', 'بكم؟', $3, now() - interval '1 hour')`,
+          [merchant.id, conversationId, JSON.stringify({ commentId: comment })],
+        );
+        ids.push(
+          await queueReply(radd.app, merchant.id, conversationId, {
+            text: `سعره 45 الف (${comment})`,
+            meta: { replyToCommentId: comment },
+          }),
+        );
+      }
+      const deliveries = queue(radd.app, QueueName.MessageDelivery);
+      const aside = await eventually(async () => {
+        const states = await Promise.all(ids.map((id) => deliveries.getJobState(id)));
+        return states.filter((state) => state === 'completed').length === 2 &&
+          states.includes('delayed')
+          ? ids[states.indexOf('delayed')]
+          : undefined;
+      });
+      expect(facebook.calls.filter((send) => send.commentId !== undefined)).toHaveLength(2);
+      const job = await deliveries.getJob(aside);
+      // Due back once the oldest of the hour's two is an hour old, not retried meanwhile.
+      expect((job?.delay ?? 0) + (job?.timestamp ?? 0) - Date.now()).toBeGreaterThan(3_500_000);
+      expect(job?.attemptsMade).toBe(0);
+      await job?.remove();
+    });
+  });
+
   describe('exactly once', () => {
     it('a retried job does not resend a part that was accepted and recorded', async () => {
       const merchant = await instagramMerchant();

@@ -11,6 +11,8 @@ export interface DeliverySettings {
   reauthRecheckMs: number;
   /** One provider call's limit; past it the outcome is unknown. */
   sendTimeoutMs: number;
+  /** Private replies to comments per merchant in any hour (Meta: 750 calls an hour, §7). */
+  privateRepliesPerHour: number;
 }
 
 export const DELIVERY_SETTINGS = Symbol('DeliverySettings');
@@ -20,4 +22,5 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   reconcilePollMs: 2_000,
   reauthRecheckMs: 5 * 60_000,
   sendTimeoutMs: 10_000,
+  privateRepliesPerHour: 750,
 };

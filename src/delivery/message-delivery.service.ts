@@ -434,7 +434,8 @@ export class MessageDeliveryService {
           ? { id: message.igsid }
           : null;
       if (!recipient) throw fail('recipient_unknown', 'the customer has no Instagram-scoped id');
-      await this.slot(message.merchantId, control);
+      // A private reply also draws on the merchant's private replies of the hour.
+      await this.slot(message.merchantId, control, [], undefined, Boolean(part.commentId));
       await this.markSending(message, [part]);
       let providerId: string | undefined;
       try {
@@ -503,11 +504,12 @@ export class MessageDeliveryService {
     control: RunControl,
     parts: PartRow[] = [],
     bucket?: SendBucket,
+    privateReply = false,
   ): Promise<void> {
     const ids = parts.map((part) => part.id);
     let aside: SetAside | null;
     try {
-      aside = await this.limiter.acquire(merchantId, bucket);
+      aside = await this.limiter.acquire(merchantId, bucket, privateReply);
     } catch (error) {
       await this.store.markPending(ids, asFailure(error).record);
       throw error;

@@ -1,4 +1,5 @@
 import type { BehaviourConfig } from 'src/config/behaviour.config';
+import { DEFAULT_DELIVERY_SETTINGS } from 'src/delivery/delivery-settings';
 import { SendRateLimiter } from 'src/delivery/send-rate.limiter';
 import type { RedisService } from 'src/redis/redis.service';
 
@@ -14,7 +15,7 @@ function limiter(deliveryConcurrency: number, sendRatePerMerchant = 80): SendRat
     deliveryConcurrency,
     aiConcurrency: 100,
   };
-  return new SendRateLimiter(noRedis, behaviour);
+  return new SendRateLimiter(noRedis, behaviour, { ...DEFAULT_DELIVERY_SETTINGS });
 }
 
 describe('SendRateLimiter admission', () => {

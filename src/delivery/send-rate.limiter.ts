@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
 import { DeliveryFailure } from 'src/delivery/delivery-failure';
+import { DELIVERY_SETTINGS, type DeliverySettings } from 'src/delivery/delivery-settings';
 import { RedisService } from 'src/redis/redis.service';
 
 const WINDOW_MS = 1_000;
@@ -47,23 +48,23 @@ export interface SendBucket {
 
 /**
  * Sliding-window logs in one Lua script (atomic across every worker process): for each budget
- * (the merchant's; the ManyChat API key's), the times of the grants of the last window, in a
- * sorted set. A slot is granted when every budget has fewer than its limit in the window and its
- * latest grant is at least its `spacing` ago (sends are spread over the second instead of leaving
- * in one burst); it is then taken from every budget at once. Else the answer is the longest wait.
- * A merchant Meta asked to slow down is paused by a key with that lifetime. Returns 0 (granted),
- * a positive wait, or minus the pause left.
- * KEYS: paused, then one log per budget. ARGV: window, member, then limit and spacing per budget.
+ * (the merchant's; the ManyChat API key's; the merchant's private replies of the hour), the times
+ * of the grants of its window, in a sorted set. A slot is granted when every budget has fewer than
+ * its limit in its window and its latest grant is at least its `spacing` ago (sends are spread
+ * over the second instead of leaving in one burst); it is then taken from every budget at once.
+ * Else the answer is the longest wait. A merchant Meta asked to slow down is paused by a key with
+ * that lifetime. Returns 0 (granted), a positive wait, or minus the pause left.
+ * KEYS: paused, then one log per budget. ARGV: member, then window, limit and spacing per budget.
  */
 const TAKE_SLOT = `
 local paused = redis.call('PTTL', KEYS[1])
 if paused > 0 then return -paused end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
 local wait = 0
 for i = 2, #KEYS do
-  local limit, spacing = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local at = 3 * i - 4
+  local window, limit, spacing = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   if redis.call('ZCARD', KEYS[i]) >= limit then
     local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
@@ -74,15 +75,26 @@ for i = 2, #KEYS do
 end
 if wait > 0 then return wait end
 for i = 2, #KEYS do
-  redis.call('ZADD', KEYS[i], now, ARGV[2])
-  redis.call('PEXPIRE', KEYS[i], window)
+  redis.call('ZADD', KEYS[i], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[3 * i - 4]))
 end
 return 0
 `;
 
+/** One budget of a send: its log, its window, its limit in the window and the spacing of grants. */
+interface Budget {
+  key: string;
+  windowMs: number;
+  limit: number;
+  spacingMs: number;
+}
+
+const HOUR_MS = 3_600_000;
+
 /**
  * SEND_RATE_PER_MERCHANT provider calls per second per merchant (Meta's budget of the Instagram
- * account), and at most `bucket.limit` per ManyChat API key (a key may serve several merchants),
+ * account), at most `bucket.limit` per ManyChat API key (a key may serve several merchants), and
+ * at most `privateRepliesPerHour` private replies per merchant in any hour (set aside past it),
  * shared by every worker process through Redis. (rate-limiter-flexible's Redis limiter counts fixed windows, which let twice the
  * limit through across a window boundary; BullMQ's per-group limiter is a paid feature.)
  *
@@ -109,6 +121,7 @@ export class SendRateLimiter {
   constructor(
     private readonly redis: RedisService,
     @Inject(behaviourConfig.KEY) behaviour: BehaviourConfig,
+    @Inject(DELIVERY_SETTINGS) private readonly settings: DeliverySettings,
   ) {
     redis.client.defineCommand('raddTakeSendSlot', { lua: TAKE_SLOT });
     this.script = redis.client as unknown as SlotScript;
@@ -149,13 +162,25 @@ export class SendRateLimiter {
    * slot taken, how long to set the job aside: the merchant is paused for longer than
    * MAX_INLINE_WAIT_MS.
    */
-  async acquire(merchantId: string, bucket?: SendBucket): Promise<SetAside | null> {
-    const budgets: Array<{ key: string; limit: number }> = [
-      { key: this.redis.key('delivery', 'rate', merchantId), limit: this.limit },
+  async acquire(
+    merchantId: string,
+    bucket?: SendBucket,
+    privateReply = false,
+  ): Promise<SetAside | null> {
+    const budgets: Budget[] = [
+      this.perSecond(this.redis.key('delivery', 'rate', merchantId), this.limit),
     ];
     if (bucket) {
       const digest = createHash('sha256').update(bucket.apiKey).digest('hex').slice(0, 24);
-      budgets.push({ key: this.redis.key('delivery', 'rate', 'key', digest), limit: bucket.limit });
+      budgets.push(this.perSecond(this.redis.key('delivery', 'rate', 'key', digest), bucket.limit));
+    }
+    if (privateReply) {
+      budgets.push({
+        key: this.redis.key('delivery', 'rate', 'private-replies', merchantId),
+        windowMs: HOUR_MS,
+        limit: this.settings.privateRepliesPerHour,
+        spacingMs: 0,
+      });
     }
     for (;;) {
       const answer = await this.take(this.redis.key('delivery', 'paused', merchantId), budgets);
@@ -163,8 +188,22 @@ export class SendRateLimiter {
       if (answer < 0 && -answer > MAX_INLINE_WAIT_MS) {
         return { ms: -answer, why: 'paused: Meta asked to slow down' };
       }
+      // Only the hour's private replies make a wait this long.
+      if (answer > MAX_INLINE_WAIT_MS) {
+        return { ms: answer, why: "waiting: the merchant's private replies of the hour are used" };
+      }
       await sleep(Math.abs(answer) + Math.floor(Math.random() * 5));
     }
+  }
+
+  /** A budget of `limit` sends a second, spread over the second. */
+  private perSecond(key: string, limit: number): Budget {
+    return {
+      key,
+      windowMs: WINDOW_MS + SPREAD_MARGIN_MS,
+      limit,
+      spacingMs: Math.floor(WINDOW_MS / limit),
+    };
   }
 
   /**
@@ -186,19 +225,15 @@ export class SendRateLimiter {
       .catch(() => undefined);
   }
 
-  private async take(
-    pausedKey: string,
-    budgets: ReadonlyArray<{ key: string; limit: number }>,
-  ): Promise<number> {
+  private async take(pausedKey: string, budgets: readonly Budget[]): Promise<number> {
     this.sequence += 1;
     try {
       const answer = await this.script.raddTakeSendSlot(
         1 + budgets.length,
         pausedKey,
         ...budgets.map((budget) => budget.key),
-        WINDOW_MS + SPREAD_MARGIN_MS,
         `${this.instance}:${this.sequence}`,
-        ...budgets.flatMap((budget) => [budget.limit, Math.floor(WINDOW_MS / budget.limit)]),
+        ...budgets.flatMap((budget) => [budget.windowMs, budget.limit, budget.spacingMs]),
       );
       return Number(answer);
     } catch (error) {
