@@ -466,6 +466,14 @@ describe('AI replies (e2e)', () => {
     }));
     await dm(customer, { mid: `${customer}-1`, text: 'هلو' });
     const first = await replyTo(customer);
+    // That run's send is over (its outcome recorded) before the interruption is staged.
+    await eventually(async () => {
+      const [row] = await database(radd.app).query<Array<{ delivery_status: string }>>(
+        `SELECT delivery_status FROM messages WHERE id = $1`,
+        [first.id],
+      );
+      return row.delivery_status === 'queued' ? undefined : true;
+    });
     const conversation = await conversationOf(customer);
     // The run stored its reply, then died before the turn was marked answered and before the
     // reply was handed to delivery.

@@ -6,6 +6,7 @@ import type {
   MessageChannel,
   MessageSender,
 } from 'src/conversation/message.entity';
+import { MicroBatcher } from 'src/common/micro-batcher';
 import { rowsOf } from 'src/database/sql';
 import { isUniqueViolation } from 'src/database/unique-violation';
 import type { PartKind, PartStatus } from 'src/delivery/delivery-part.entity';
@@ -60,6 +61,34 @@ export function itemOf(part: PartRow): OutboundItem {
 /** A second private reply to the same comment was refused by the unique key. */
 export class CommentAlreadyAnsweredError extends Error {}
 
+interface SendingMark {
+  messageId: string;
+  ids: string[];
+}
+
+interface SentMark extends SendingMark {
+  providerMessageId: string | null;
+  last: boolean;
+}
+
+/** Marks written by one statement at most, and statements of one kind in flight at once. */
+const MARK_BATCHES = { maxSize: 64, parallel: 2 };
+
+/**
+ * The marks split in two: the first of each message, which one statement can write together, and
+ * the others, written one by one after them (two runs of one message meeting; rare).
+ */
+function byMessage<T extends { messageId: string }>(marks: T[]): [T[], T[]] {
+  const seen = new Set<string>();
+  const first: T[] = [];
+  const again: T[] = [];
+  for (const mark of marks) {
+    (seen.has(mark.messageId) ? again : first).push(mark);
+    seen.add(mark.messageId);
+  }
+  return [first, again];
+}
+
 const PART_COLUMNS = `id, seq, kind, text, image_url AS "imageUrl", comment_id AS "commentId", status,
   provider_message_id AS "providerMessageId", attempted_at AS "attemptedAt", unknown_since AS "unknownSince"`;
 
@@ -70,6 +99,15 @@ const PART_COLUMNS = `id, seq, kind, text, image_url AS "imageUrl", comment_id A
  */
 @Injectable()
 export class DeliveryPartStore {
+  private readonly sendingMarks = new MicroBatcher<SendingMark, boolean>(
+    (marks) => this.markSendingMany(marks),
+    MARK_BATCHES,
+  );
+  private readonly sentMarks = new MicroBatcher<SentMark, void>(
+    (marks) => this.markSentMany(marks),
+    MARK_BATCHES,
+  );
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async load(merchantId: string, messageId: string): Promise<OutboundMessage | null> {
@@ -207,9 +245,66 @@ export class DeliveryPartStore {
     );
   }
 
-  /** Marks the parts as handed to the provider; false when one of them was not pending. */
-  async markSending(messageId: string, ids: string[]): Promise<boolean> {
-    // `message_id` leads for the same reason as in `markSent`: a generic plan, not one per call.
+  /**
+   * Marks the parts as handed to the provider; false when one of them was not pending. Marks of
+   * concurrent sends are written together (see MicroBatcher): each caller still waits for its own
+   * commit, right before its call.
+   */
+  markSending(messageId: string, ids: string[]): Promise<boolean> {
+    return this.sendingMarks.submit({ messageId, ids });
+  }
+
+  /**
+   * The provider accepted the parts (an echo may have confirmed them already). With `last`, they
+   * were the message's last open parts: the message is finished in the same statement (see
+   * `finish`; the parts it reads are as before this statement, which decides the same: a part
+   * marked here is `sent` unless it was `delivered` already). Written together with the marks of
+   * concurrent sends, as `markSending`.
+   */
+  markSent(
+    messageId: string,
+    ids: string[],
+    providerMessageId: string | undefined,
+    last: boolean,
+  ): Promise<void> {
+    return this.sentMarks.submit({
+      messageId,
+      ids,
+      providerMessageId: providerMessageId ?? null,
+      last,
+    });
+  }
+
+  private async markSendingMany(marks: SendingMark[]): Promise<boolean[]> {
+    const [first, again] = byMessage(marks);
+    const results = new Map<SendingMark, boolean>();
+    if (first.length === 1) {
+      results.set(first[0], await this.markSendingOne(first[0]));
+    } else {
+      const rows = await rowsOf<{ message_id: string }>(
+        this.dataSource,
+        `UPDATE delivery_parts p SET status = 'sending', attempts = p.attempts + 1,
+                attempted_at = now(), unknown_since = NULL, updated_at = now()
+           FROM unnest($1::uuid[], $2::uuid[]) AS t(message_id, id)
+          WHERE p.message_id = t.message_id AND p.id = t.id AND p.status = 'pending'
+          RETURNING p.message_id`,
+        [
+          first.flatMap((mark) => mark.ids.map(() => mark.messageId)),
+          first.flatMap((mark) => mark.ids),
+        ],
+      );
+      const marked = new Map<string, number>();
+      for (const row of rows) marked.set(row.message_id, (marked.get(row.message_id) ?? 0) + 1);
+      for (const mark of first) {
+        results.set(mark, (marked.get(mark.messageId) ?? 0) === mark.ids.length);
+      }
+    }
+    for (const mark of again) results.set(mark, await this.markSendingOne(mark));
+    return marks.map((mark) => results.get(mark) ?? false);
+  }
+
+  private async markSendingOne({ messageId, ids }: SendingMark): Promise<boolean> {
+    // `message_id` leads for the same reason as in `markSentOne`: a generic plan, not one per call.
     const rows = await rowsOf<unknown>(
       this.dataSource,
       `UPDATE delivery_parts SET status = 'sending', attempts = attempts + 1, attempted_at = now(),
@@ -220,18 +315,47 @@ export class DeliveryPartStore {
     return rows.length === ids.length;
   }
 
-  /**
-   * The provider accepted the parts (an echo may have confirmed them already). With `last`, they
-   * were the message's last open parts: the message is finished in the same statement (see
-   * `finish`; the parts it reads are as before this statement, which decides the same: a part
-   * marked here is `sent` unless it was `delivered` already).
-   */
-  async markSent(
-    messageId: string,
-    ids: string[],
-    providerMessageId: string | undefined,
-    last: boolean,
-  ): Promise<void> {
+  private async markSentMany(marks: SentMark[]): Promise<void[]> {
+    const [first, again] = byMessage(marks);
+    if (first.length === 1) {
+      await this.markSentOne(first[0]);
+    } else {
+      await this.dataSource.query(
+        `WITH marks AS (
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::boolean[]) AS m(message_id, provider_message_id, last)
+         ), parts AS (
+           UPDATE delivery_parts p
+              SET status = CASE WHEN p.status = 'delivered' THEN p.status ELSE 'sent' END,
+                  provider_message_id = COALESCE(m.provider_message_id, p.provider_message_id),
+                  error = NULL, updated_at = now()
+             FROM unnest($4::uuid[], $5::uuid[]) AS t(message_id, id)
+             JOIN marks m ON m.message_id = t.message_id
+            WHERE p.message_id = t.message_id AND p.id = t.id
+         )
+         UPDATE messages msg
+            SET provider_message_id = COALESCE(msg.provider_message_id, m.provider_message_id),
+                delivery_error = CASE WHEN m.last THEN NULL ELSE msg.delivery_error END,
+                delivery_status = CASE
+                  WHEN NOT m.last OR msg.delivery_status IN ('read', 'delivered') THEN msg.delivery_status
+                  WHEN NOT EXISTS (SELECT 1 FROM delivery_parts q WHERE q.message_id = msg.id AND q.status <> 'delivered')
+                    THEN 'delivered'
+                  ELSE 'sent' END
+           FROM marks m
+          WHERE msg.id = m.message_id AND (m.last OR m.provider_message_id IS NOT NULL)`,
+        [
+          first.map((mark) => mark.messageId),
+          first.map((mark) => mark.providerMessageId),
+          first.map((mark) => mark.last),
+          first.flatMap((mark) => mark.ids.map(() => mark.messageId)),
+          first.flatMap((mark) => mark.ids),
+        ],
+      );
+    }
+    for (const mark of again) await this.markSentOne(mark);
+    return marks.map(() => undefined);
+  }
+
+  private async markSentOne({ messageId, ids, providerMessageId, last }: SentMark): Promise<void> {
     // `message_id = $3` leads: PostgreSQL costs `id = ANY($1)` as ten ids, so without it the
     // prepared statement never got a generic plan and was planned again on every call.
     await this.dataSource.query(
@@ -250,7 +374,7 @@ export class DeliveryPartStore {
                   THEN 'delivered'
                 ELSE 'sent' END
         WHERE m.id = $3 AND ($4 OR $2::text IS NOT NULL)`,
-      [ids, providerMessageId ?? null, messageId, last],
+      [ids, providerMessageId, messageId, last],
     );
   }
 
