@@ -452,6 +452,59 @@ describe('AI replies (e2e)', () => {
     expect(left.count).toBe(0);
   });
 
+  it('reads the turns of conversations answered at the same moment in one statement, each reply its own', async () => {
+    const db = database(radd.app);
+    const texts = ['عندكم فستان اسود؟', 'شكد سعر القميص؟', 'توصلون للبصرة؟'];
+    const conversations: string[] = [];
+    for (const text of texts) {
+      const [customer] = await db.query<Array<{ id: string }>>(
+        `INSERT INTO customers (merchant_id, igsid) VALUES ($1, $2) RETURNING id`,
+        [merchant.id, newCustomer()],
+      );
+      const [conversation] = await db.query<Array<{ id: string }>>(
+        `INSERT INTO conversations (merchant_id, customer_id, last_customer_message_at)
+         VALUES ($1, $2, now()) RETURNING id`,
+        [merchant.id, customer.id],
+      );
+      await db.query(
+        `INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, occurred_at)
+         VALUES ($1, $2, 'in', 'customer', 'text', $3, now())`,
+        [merchant.id, conversation.id, text],
+      );
+      conversations.push(conversation.id);
+    }
+    model.answer((request) => {
+      const asked = JSON.stringify(request.messages.at(-1)?.content ?? '');
+      const index = texts.findIndex((text) => asked.includes(text));
+      return { answer: { ...GREETING, reply: `جواب ${index + 1}` } };
+    });
+    const statements = jest.spyOn(db, 'query');
+    const orchestrator = radd.app.get(ConversationAIOrchestrator);
+
+    const outcomes = await Promise.all(
+      conversations.map((id) => orchestrator.respond(merchant.id, id)),
+    );
+    const reads = statements.mock.calls.filter(([sql]) => sql.includes('AS q(id, merchant_id)'));
+    statements.mockRestore();
+
+    expect(outcomes.map((outcome) => outcome.outcome)).toEqual(['replied', 'replied', 'replied']);
+    expect(reads).toHaveLength(1);
+    expect(reads[0][1]?.[0]).toEqual(conversations);
+    for (const [index, conversationId] of conversations.entries()) {
+      const rows = await db.query<Array<{ sender: string; text: string; answered: boolean }>>(
+        `SELECT m.sender, m.text, m.answered_by = (
+                  SELECT r.id FROM messages r WHERE r.conversation_id = m.conversation_id AND r.sender = 'bot'
+                ) AS answered
+           FROM messages m WHERE m.conversation_id = $1 ORDER BY m.created_at`,
+        [conversationId],
+      );
+      expect(rows).toEqual([
+        { sender: 'customer', text: texts[index], answered: true },
+        { sender: 'bot', text: `جواب ${index + 1}`, answered: null },
+      ]);
+    }
+  });
+
   it('keeps the reply a run stored for the turn before it was interrupted, instead of a second one', async () => {
     const customer = newCustomer();
     model.answer(() => ({

@@ -15,6 +15,7 @@ import { isRetryable, OpenAiClient } from 'src/ai/openai.client';
 import { figuresIn, ungroundedAmounts } from 'src/ai/prices';
 import type { CatalogueProduct } from 'src/ai/product-matcher';
 import { formatReply } from 'src/ai/reply-format';
+import { MicroBatcher } from 'src/common/micro-batcher';
 import type { MessageAttachment, MessageChannel } from 'src/conversation/message.entity';
 import { rowsOf } from 'src/database/sql';
 import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
@@ -104,28 +105,49 @@ const TURN_AND_HISTORY = `
   ) x`;
 
 /**
- * The conversation the turn belongs to, with its merchant and customer ($1 conversation, $2
- * merchant): what the reply needs, and what its delivery does (DeliveryPartStore.load).
+ * What a turn's read gives of conversation `c`, its merchant `m` and its customer `cu`: what the
+ * reply needs, and what its delivery does (DeliveryPartStore.load). $3 and $4 as in
+ * TURN_AND_HISTORY.
  */
+const CONVERSATION_COLUMNS = `
+  c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile,
+  m.catalogue_version, c.reply_owed_at::text AS owed_mark,
+  ARRAY(SELECT o.id FROM messages o
+         WHERE o.merchant_id = c.merchant_id AND o.conversation_id = c.id AND o.direction = 'out'
+           AND o.sender = 'bot' AND o.delivery_status = 'queued') AS pending_replies,
+  (${TURN_AND_HISTORY}) AS messages,
+  cu.id AS customer_id, cu.igsid, cu.manychat_subscriber_id AS subscriber_id,
+  m.delivery_channel AS merchant_channel, m.needs_reauth,
+  m.manychat_subscriber_field AS subscriber_field,
+  (m.instagram_access_token IS NOT NULL) AS has_instagram_token,
+  COALESCE((SELECT (i.meta->>'standby')::boolean FROM messages i
+             WHERE i.merchant_id = c.merchant_id AND i.conversation_id = c.id AND i.direction = 'in'
+             ORDER BY i.occurred_at DESC LIMIT 1), false) AS standby,
+  m.manychat_api_key AS sealed_manychat_key`;
+
+/** The conversation the turn belongs to ($1 conversation, $2 merchant). */
 const CONVERSATION = `
-  SELECT c.bot_paused_until, c.needs_human, c.last_customer_message_at, m.name AS merchant_name, m.profile,
-         m.catalogue_version, c.reply_owed_at::text AS owed_mark,
-         ARRAY(SELECT o.id FROM messages o
-                WHERE o.merchant_id = c.merchant_id AND o.conversation_id = c.id AND o.direction = 'out'
-                  AND o.sender = 'bot' AND o.delivery_status = 'queued') AS pending_replies,
-         (${TURN_AND_HISTORY}) AS messages,
-         cu.id AS customer_id, cu.igsid, cu.manychat_subscriber_id AS subscriber_id,
-         m.delivery_channel AS merchant_channel, m.needs_reauth,
-         m.manychat_subscriber_field AS subscriber_field,
-         (m.instagram_access_token IS NOT NULL) AS has_instagram_token,
-         COALESCE((SELECT (i.meta->>'standby')::boolean FROM messages i
-                    WHERE i.merchant_id = c.merchant_id AND i.conversation_id = c.id AND i.direction = 'in'
-                    ORDER BY i.occurred_at DESC LIMIT 1), false) AS standby,
-         m.manychat_api_key AS sealed_manychat_key
+  SELECT ${CONVERSATION_COLUMNS}
     FROM conversations c
     JOIN merchants m ON m.id = c.merchant_id
     JOIN customers cu ON cu.id = c.customer_id
    WHERE c.id = $1 AND c.merchant_id = $2`;
+
+/** The conversations of turns read together ($1 conversations, $2 their merchants), by id. */
+const CONVERSATIONS = `
+  SELECT c.id AS read_id, ${CONVERSATION_COLUMNS}
+    FROM unnest($1::uuid[], $2::uuid[]) AS q(id, merchant_id)
+    JOIN conversations c ON c.id = q.id AND c.merchant_id = q.merchant_id
+    JOIN merchants m ON m.id = c.merchant_id
+    JOIN customers cu ON cu.id = c.customer_id`;
+
+/** Turns read by one statement at most, and such statements in flight at once. */
+const TURN_READ_BATCHES = { maxSize: 32, parallel: 2 };
+
+interface TurnKey {
+  merchantId: string;
+  conversationId: string;
+}
 
 /**
  * Stores a turn's reply ($3 text, $4 attachments, $5 intent, $6 meta) for conversation $2 of
@@ -203,6 +225,10 @@ interface TurnReply {
 @Injectable()
 export class ConversationAIOrchestrator {
   private readonly logger = new Logger(ConversationAIOrchestrator.name);
+  private readonly turnReads = new MicroBatcher<TurnKey, ConversationRow | undefined>(
+    (keys) => this.readTurns(keys),
+    TURN_READ_BATCHES,
+  );
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -221,12 +247,7 @@ export class ConversationAIOrchestrator {
    */
   async respond(merchantId: string, conversationId: string): Promise<RespondOutcome> {
     for (let read = 1; read <= TURN_READS; read += 1) {
-      const [conversation] = await rowsOf<ConversationRow>(this.dataSource, CONVERSATION, [
-        conversationId,
-        merchantId,
-        SILENT_TYPES,
-        HISTORY_MESSAGES,
-      ]);
+      const conversation = await this.turnReads.submit({ merchantId, conversationId });
       const decided = await this.decide(merchantId, conversationId, conversation);
       if ('outcome' in decided) {
         // A decided turn settles what was owed when it was read; later messages stay owed.
@@ -291,6 +312,35 @@ export class ConversationAIOrchestrator {
       return { outcome: 'replied', replyId, source: decided.source };
     }
     throw new Error('other runs kept answering the turn first; trying again later');
+  }
+
+  /**
+   * The conversations of turns read at the same moment, by one statement (a lone one by a
+   * statement of its own, which keeps its generic plan): undefined for one not found.
+   */
+  private async readTurns(keys: TurnKey[]): Promise<Array<ConversationRow | undefined>> {
+    if (keys.length === 1) {
+      const [{ conversationId, merchantId }] = keys;
+      const [row] = await rowsOf<ConversationRow>(this.dataSource, CONVERSATION, [
+        conversationId,
+        merchantId,
+        SILENT_TYPES,
+        HISTORY_MESSAGES,
+      ]);
+      return [row];
+    }
+    const rows = await rowsOf<ConversationRow & { read_id: string }>(
+      this.dataSource,
+      CONVERSATIONS,
+      [
+        keys.map((key) => key.conversationId),
+        keys.map((key) => key.merchantId),
+        SILENT_TYPES,
+        HISTORY_MESSAGES,
+      ],
+    );
+    const byId = new Map(rows.map(({ read_id: id, ...row }) => [id, row]));
+    return keys.map((key) => byId.get(key.conversationId));
   }
 
   /** Whether and how to answer the conversation's turn: a skip, or the reply to store. */
