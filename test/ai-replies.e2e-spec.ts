@@ -478,18 +478,27 @@ describe('AI replies (e2e)', () => {
       const index = texts.findIndex((text) => asked.includes(text));
       return { answer: { ...GREETING, reply: `جواب ${index + 1}` } };
     });
+    // Another merchant's job naming one of these conversations, read in the same statement.
+    const stranger = await createMerchant(radd.app);
     const statements = jest.spyOn(db, 'query');
     const orchestrator = radd.app.get(ConversationAIOrchestrator);
 
-    const outcomes = await Promise.all(
-      conversations.map((id) => orchestrator.respond(merchant.id, id)),
-    );
+    const outcomes = await Promise.all([
+      ...conversations.map((id) => orchestrator.respond(merchant.id, id)),
+      orchestrator.respond(stranger.id, conversations[0]),
+    ]);
     const reads = statements.mock.calls.filter(([sql]) => sql.includes('AS q(id, merchant_id)'));
     statements.mockRestore();
 
-    expect(outcomes.map((outcome) => outcome.outcome)).toEqual(['replied', 'replied', 'replied']);
+    expect(outcomes).toEqual([
+      expect.objectContaining({ outcome: 'replied' }),
+      expect.objectContaining({ outcome: 'replied' }),
+      expect.objectContaining({ outcome: 'replied' }),
+      { outcome: 'skipped', reason: 'conversation not found' },
+    ]);
     expect(reads).toHaveLength(1);
-    expect(reads[0][1]?.[0]).toEqual(conversations);
+    expect(reads[0][1]?.[0]).toEqual([...conversations, conversations[0]]);
+    expect(model.calls).toHaveLength(3);
     for (const [index, conversationId] of conversations.entries()) {
       const rows = await db.query<Array<{ sender: string; text: string; answered: boolean }>>(
         `SELECT m.sender, m.text, m.answered_by = (

@@ -135,7 +135,7 @@ const CONVERSATION = `
 
 /** The conversations of turns read together ($1 conversations, $2 their merchants), by id. */
 const CONVERSATIONS = `
-  SELECT c.id AS read_id, ${CONVERSATION_COLUMNS}
+  SELECT c.id AS read_id, c.merchant_id AS read_merchant_id, ${CONVERSATION_COLUMNS}
     FROM unnest($1::uuid[], $2::uuid[]) AS q(id, merchant_id)
     JOIN conversations c ON c.id = q.id AND c.merchant_id = q.merchant_id
     JOIN merchants m ON m.id = c.merchant_id
@@ -329,7 +329,7 @@ export class ConversationAIOrchestrator {
       ]);
       return [row];
     }
-    const rows = await rowsOf<ConversationRow & { read_id: string }>(
+    const rows = await rowsOf<ConversationRow & { read_id: string; read_merchant_id: string }>(
       this.dataSource,
       CONVERSATIONS,
       [
@@ -339,8 +339,14 @@ export class ConversationAIOrchestrator {
         HISTORY_MESSAGES,
       ],
     );
-    const byId = new Map(rows.map(({ read_id: id, ...row }) => [id, row]));
-    return keys.map((key) => byId.get(key.conversationId));
+    // By conversation and merchant: a key never gets a row of another merchant's.
+    const byKey = new Map(
+      rows.map(({ read_id: id, read_merchant_id: merchantId, ...row }) => [
+        `${merchantId}/${id}`,
+        row,
+      ]),
+    );
+    return keys.map((key) => byKey.get(`${key.merchantId}/${key.conversationId}`));
   }
 
   /** Whether and how to answer the conversation's turn: a skip, or the reply to store. */
