@@ -176,4 +176,64 @@ describe('delivery marks written together (e2e)', () => {
     expect(statements).toHaveBeenCalledTimes(2);
     expect((await messageOf(r.messageId)).status).toBe('sent');
   });
+
+  describe('a sending mark whose answer was lost', () => {
+    /** The next statement runs, then its answer is lost (PostgreSQL went away as it committed). */
+    function loseNextAnswer(): void {
+      const query = dataSource.query.bind(dataSource);
+      statements.mockImplementationOnce(async (...args: Parameters<DataSource['query']>) => {
+        await query(...args);
+        throw new Error('Connection terminated');
+      });
+    }
+
+    async function statusOf(messageId: string): Promise<string> {
+      return (await partsOf(messageId))[0].status;
+    }
+
+    it('sends its parts at once on the next run of the same process: no call followed it', async () => {
+      const r = await reply(1);
+      loseNextAnswer();
+      await expect(store.markSending(r.messageId, r.partIds)).rejects.toThrow(
+        'Connection terminated',
+      );
+      expect(await statusOf(r.messageId)).toBe('sending');
+
+      expect(await store.settleCrashed(r.messageId)).toBe(0);
+      expect(await statusOf(r.messageId)).toBe('pending');
+      // The next mark goes as any other.
+      expect(await store.markSending(r.messageId, r.partIds)).toBe(true);
+    });
+
+    it('leaves parts of unknown outcome to wait for their echo when the mark was not lost here', async () => {
+      const crashed = await reply(1);
+      // A run that marked its parts and died before the answer came: the call may have gone.
+      expect(await store.markSending(crashed.messageId, crashed.partIds)).toBe(true);
+      const lostElsewhere = await reply(1);
+      loseNextAnswer();
+      await expect(
+        store.markSending(lostElsewhere.messageId, lostElsewhere.partIds),
+      ).rejects.toThrow();
+
+      // Another process knows nothing of either.
+      const other = new DeliveryPartStore(dataSource);
+      expect(await other.settleCrashed(crashed.messageId)).toBe(1);
+      expect(await other.settleCrashed(lostElsewhere.messageId)).toBe(1);
+      expect(await statusOf(crashed.messageId)).toBe('unknown');
+      expect(await statusOf(lostElsewhere.messageId)).toBe('unknown');
+    });
+
+    it('does not release parts another run marked after the lost mark', async () => {
+      const r = await reply(1);
+      // The mark fails before PostgreSQL saw it; another run then marks the parts and calls.
+      statements.mockImplementationOnce(() => Promise.reject(new Error('Connection terminated')));
+      await expect(store.markSending(r.messageId, r.partIds)).rejects.toThrow();
+      expect(await new DeliveryPartStore(dataSource).markSending(r.messageId, r.partIds)).toBe(
+        true,
+      );
+
+      expect(await store.settleCrashed(r.messageId)).toBe(1);
+      expect(await statusOf(r.messageId)).toBe('unknown');
+    });
+  });
 });

@@ -109,6 +109,10 @@ export class DeliveryPart {
   @Column('timestamptz', { name: 'attempted_at', nullable: true })
   attemptedAt!: Date | null;
 
+  /** The run's attempt that marked it `sending` (see DeliveryPartStore.markSending). */
+  @Column('uuid', { name: 'attempt_id', nullable: true })
+  attemptId!: string | null;
+
   /** When its outcome was found lost: it is sent again if no echo came within the wait. */
   @Column('timestamptz', { name: 'unknown_since', nullable: true })
   unknownSince!: Date | null;

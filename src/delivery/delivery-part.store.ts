@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type {
   MessageAttachment,
@@ -61,18 +62,25 @@ export function itemOf(part: PartRow): OutboundItem {
 /** A second private reply to the same comment was refused by the unique key. */
 export class CommentAlreadyAnsweredError extends Error {}
 
-interface SendingMark {
+interface PartsMark {
   messageId: string;
   ids: string[];
 }
 
-interface SentMark extends SendingMark {
+interface SendingMark extends PartsMark {
+  /** This run's attempt, written with the mark (`attempt_id`). */
+  attempt: string;
+}
+
+interface SentMark extends PartsMark {
   providerMessageId: string | null;
   last: boolean;
 }
 
 /** Marks written by one statement at most, and statements of one kind in flight at once. */
 const MARK_BATCHES = { maxSize: 64, parallel: 2 };
+/** Lost sending marks remembered at most (the oldest is forgotten first). */
+const LOST_MARKS_KEPT = 10_000;
 
 /**
  * The marks split in two: the first of each message, which one statement can write together, and
@@ -99,6 +107,8 @@ const PART_COLUMNS = `id, seq, kind, text, image_url AS "imageUrl", comment_id A
  */
 @Injectable()
 export class DeliveryPartStore {
+  /** Per message: the attempt of this process's latest `sending` mark whose answer was lost. */
+  private readonly lostMarks = new Map<string, string>();
   private readonly sendingMarks = new MicroBatcher<SendingMark, boolean>(
     (marks) => this.markSendingMany(marks),
     MARK_BATCHES,
@@ -214,6 +224,17 @@ export class DeliveryPartStore {
    * outcome is unknown. Returns how many.
    */
   async settleCrashed(messageId: string): Promise<number> {
+    // A mark of this process whose answer was lost: no call followed it, so its parts go now.
+    const lost = this.lostMarks.get(messageId);
+    if (lost) {
+      await this.dataSource.query(
+        `UPDATE delivery_parts SET status = 'pending', updated_at = now(),
+                error = 'the answer to its sending mark was lost: it was not sent'
+          WHERE message_id = $1 AND status = 'sending' AND attempt_id = $2`,
+        [messageId, lost],
+      );
+      this.lostMarks.delete(messageId);
+    }
     const rows = await rowsOf<unknown>(
       this.dataSource,
       `UPDATE delivery_parts SET status = 'unknown', unknown_since = now(), updated_at = now(),
@@ -250,8 +271,19 @@ export class DeliveryPartStore {
    * concurrent sends are written together (see MicroBatcher): each caller still waits for its own
    * commit, right before its call.
    */
-  markSending(messageId: string, ids: string[]): Promise<boolean> {
-    return this.sendingMarks.submit({ messageId, ids });
+  async markSending(messageId: string, ids: string[]): Promise<boolean> {
+    const attempt = randomUUID();
+    try {
+      return await this.sendingMarks.submit({ messageId, ids, attempt });
+    } catch (error) {
+      // Its commit may have happened all the same; no call follows it either way.
+      this.lostMarks.delete(messageId);
+      this.lostMarks.set(messageId, attempt);
+      if (this.lostMarks.size > LOST_MARKS_KEPT) {
+        this.lostMarks.delete(this.lostMarks.keys().next().value as string);
+      }
+      throw error;
+    }
   }
 
   /**
@@ -284,13 +316,14 @@ export class DeliveryPartStore {
       const rows = await rowsOf<{ message_id: string }>(
         this.dataSource,
         `UPDATE delivery_parts p SET status = 'sending', attempts = p.attempts + 1,
-                attempted_at = now(), unknown_since = NULL, updated_at = now()
-           FROM unnest($1::uuid[], $2::uuid[]) AS t(message_id, id)
+                attempted_at = now(), attempt_id = t.attempt, unknown_since = NULL, updated_at = now()
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS t(message_id, id, attempt)
           WHERE p.message_id = t.message_id AND p.id = t.id AND p.status = 'pending'
           RETURNING p.message_id`,
         [
           first.flatMap((mark) => mark.ids.map(() => mark.messageId)),
           first.flatMap((mark) => mark.ids),
+          first.flatMap((mark) => mark.ids.map(() => mark.attempt)),
         ],
       );
       const marked = new Map<string, number>();
@@ -303,14 +336,14 @@ export class DeliveryPartStore {
     return marks.map((mark) => results.get(mark) ?? false);
   }
 
-  private async markSendingOne({ messageId, ids }: SendingMark): Promise<boolean> {
+  private async markSendingOne({ messageId, ids, attempt }: SendingMark): Promise<boolean> {
     // `message_id` leads for the same reason as in `markSentOne`: a generic plan, not one per call.
     const rows = await rowsOf<unknown>(
       this.dataSource,
       `UPDATE delivery_parts SET status = 'sending', attempts = attempts + 1, attempted_at = now(),
-              unknown_since = NULL, updated_at = now()
+              attempt_id = $3, unknown_since = NULL, updated_at = now()
         WHERE message_id = $2 AND id = ANY($1::uuid[]) AND status = 'pending' RETURNING id`,
-      [ids, messageId],
+      [ids, messageId, attempt],
     );
     return rows.length === ids.length;
   }

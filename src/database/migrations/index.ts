@@ -4,6 +4,7 @@ import { Replies1764180000000 } from 'src/database/migrations/1764180000000-repl
 import { DeliveryParts1764195000000 } from 'src/database/migrations/1764195000000-delivery-parts';
 import { OwedWork1764210000000 } from 'src/database/migrations/1764210000000-owed-work';
 import { CatalogueVersion1764220000000 } from 'src/database/migrations/1764220000000-catalogue-version';
+import { SendingAttempt1764230000000 } from 'src/database/migrations/1764230000000-sending-attempt';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   DeliveryParts1764195000000,
   OwedWork1764210000000,
   CatalogueVersion1764220000000,
+  SendingAttempt1764230000000,
 ];
