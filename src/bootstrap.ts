@@ -76,8 +76,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   return app;
 }
 
-/** Webhook routes authenticate the raw bytes (or a secret) before anything is parsed. */
-function isRawBodyRoute(path: string): boolean {
+/**
+ * A POST to a webhook route, whose handler authenticates the raw bytes (or a secret) before
+ * anything is parsed: its body parsers hand it the bytes.
+ */
+function keepsRawBody(request: { method: string; url?: string }): boolean {
+  if (request.method !== 'POST') return false;
+  const path = (request.url ?? '').split('?', 1)[0];
   return path === INSTAGRAM_WEBHOOK_PATH || path.startsWith(`${MANYCHAT_WEBHOOK_PATH}/`);
 }
 
@@ -102,8 +107,7 @@ export function useJsonBodies(app: NestFastifyApplication): void {
     'application/json',
     { bodyLimit: BODY_LIMIT_BYTES },
     (request, body, done) => {
-      const path = (request.url ?? '').split('?', 1)[0];
-      if (request.method === 'POST' && isRawBodyRoute(path)) {
+      if (keepsRawBody(request)) {
         done(null, body);
         return;
       }
@@ -152,8 +156,7 @@ function useOtherBodies(app: NestFastifyApplication): void {
     ['text/plain', '*'],
     { bodyLimit: BODY_LIMIT_BYTES },
     (request, body, done) => {
-      const path = (request.url ?? '').split('?', 1)[0];
-      if (request.method === 'POST' && isRawBodyRoute(path)) {
+      if (keepsRawBody(request)) {
         done(null, body);
         return;
       }
