@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
 import { setupApiDocs } from 'src/common/api-docs';
 import {
@@ -9,7 +9,7 @@ import {
   IMPORT_BODY_LIMIT_BYTES,
   type BodyLimitRouteConfig,
 } from 'src/common/body-limits';
-import { REQUEST_ID_HEADER, requestId } from 'src/common/logging';
+import { REQUEST_ID_HEADER, logRequestsByHook, requestId } from 'src/common/logging';
 import { holdsOnlyStorableText, mayHoldUnstorableText } from 'src/common/storable-text';
 import { ApiValidationPipe } from 'src/common/validation';
 import { INSTAGRAM_WEBHOOK_PATH } from 'src/webhook/instagram-webhook.controller';
@@ -66,6 +66,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
+  if (roleParts(role).http) {
+    // The request logger's root (set when its middleware is configured) writes these lines.
+    logRequestsByHook(app.getHttpAdapter().getInstance(), () => PinoLogger.root, keepsRawBody);
+  }
   useJsonBodies(app);
   useCsvBodies(app);
   useOtherBodies(app);
@@ -78,7 +82,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
 
 /**
  * A POST to a webhook route, whose handler authenticates the raw bytes (or a secret) before
- * anything is parsed: its body parsers hand it the bytes.
+ * anything is parsed: its body parsers hand it the bytes, and its log line is written by a hook
+ * (see loggerParams).
  */
 function keepsRawBody(request: { method: string; url?: string }): boolean {
   if (request.method !== 'POST') return false;

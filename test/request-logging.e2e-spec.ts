@@ -30,7 +30,7 @@ describe('request logging (e2e)', () => {
     }
   });
 
-  it('the API logs each request with its id, and leaves probes and scrapes out', async () => {
+  it('the API logs each request with its id, binds a context for API calls only, and leaves probes and scrapes out', async () => {
     const api = await startApp({ APP_ROLE: 'api', LOG_LEVEL: 'info' });
     const output = captureOutput();
     try {
@@ -47,6 +47,12 @@ describe('request logging (e2e)', () => {
         body: JSON.stringify({ object: 'instagram', entry: [] }),
       });
       expect(forged.status).toBe(401);
+      // A webhook POST gets its line from a hook, without a request context.
+      expect(requestContextBound()).toBe(false);
+      const anonymous = await fetch(`${api.url}/api/merchants`, {
+        headers: { 'x-request-id': 'trace-logging-2' },
+      });
+      expect(anonymous.status).toBe(401);
       expect(requestContextBound()).toBe(true);
     } finally {
       output.stop();
@@ -58,7 +64,9 @@ describe('request logging (e2e)', () => {
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { req?: { id?: string; url?: string }; msg?: string });
     const completed = lines.filter((line) => line.msg === 'request completed');
-    expect(completed.map((line) => line.req?.url)).toEqual(['/webhooks/instagram']);
-    expect(completed[0].req?.id).toBe('trace-logging-1');
+    expect(completed.map((line) => [line.req?.url, line.req?.id])).toEqual([
+      ['/webhooks/instagram', 'trace-logging-1'],
+      ['/api/merchants', 'trace-logging-2'],
+    ]);
   });
 });

@@ -1,6 +1,16 @@
+import Fastify from 'fastify';
 import pino from 'pino';
+import { pinoHttp, type Options } from 'pino-http';
 import { Writable } from 'node:stream';
-import { REDACT_PATHS, REDACTED, redactUrl } from 'src/common/logging';
+import type { LogLevel } from 'src/config/env';
+import {
+  REDACT_PATHS,
+  REDACTED,
+  logRequestsByHook,
+  loggerParams,
+  redactUrl,
+  requestId,
+} from 'src/common/logging';
 
 function capture(): { logger: pino.Logger; lines: () => string } {
   const chunks: string[] = [];
@@ -80,5 +90,73 @@ describe('redactUrl', () => {
       '/api/merchants?limit=20&cursor=abc',
     );
     expect(redactUrl('/health/ready')).toBe('/health/ready');
+  });
+});
+
+interface RequestLine {
+  msg: string;
+  level: number;
+  req?: { id?: string; method?: string; url?: string };
+  res?: { statusCode?: number };
+  err?: { message?: string };
+  responseTime?: unknown;
+}
+
+/** The request logger's own logger, as the API builds it, writing into memory. */
+function requestLogger(level: LogLevel): { logger: pino.Logger; lines: () => RequestLine[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  const options = loggerParams(level, { api: true }).pinoHttp as Options;
+  return {
+    logger: pinoHttp(options, stream).logger,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as RequestLine),
+  };
+}
+
+describe('request lines written by a hook', () => {
+  async function serve(level: LogLevel): Promise<() => RequestLine[]> {
+    const { logger, lines } = requestLogger(level);
+    const app = Fastify({ genReqId: requestId });
+    logRequestsByHook(
+      app,
+      () => logger,
+      (request) => request.url.startsWith('/hooked'),
+    );
+    app.post('/hooked', () => 'EVENT_RECEIVED');
+    app.post('/hooked/down', (_request, reply) => reply.code(503).send('retry later'));
+    app.post('/other', () => 'ok');
+    await app.ready();
+    const headers = { 'x-request-id': 'trace-hook-1' };
+    expect((await app.inject({ method: 'POST', url: '/hooked', headers })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/hooked/down' })).statusCode).toBe(503);
+    expect((await app.inject({ method: 'POST', url: '/other' })).statusCode).toBe(200);
+    await app.close();
+    return lines;
+  }
+
+  it('logs the picked requests with their ids as the request logger does, a 5xx as errored', async () => {
+    const lines = (await serve('info'))();
+    expect(lines.map((line) => [line.msg, line.req?.url, line.res?.statusCode])).toEqual([
+      ['request completed', '/hooked', 200],
+      ['request errored', '/hooked/down', 503],
+    ]);
+    expect(lines[0].req).toEqual(expect.objectContaining({ id: 'trace-hook-1', method: 'POST' }));
+    expect(lines[1].req?.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(lines[1].err?.message).toBe('failed with status code 503');
+    expect(lines.every((line) => typeof line.responseTime === 'number')).toBe(true);
+  });
+
+  it('writes nothing when the level is above info', async () => {
+    expect((await serve('warn'))()).toEqual([]);
   });
 });

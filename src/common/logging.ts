@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { RequestMethod } from '@nestjs/common';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Params } from 'nestjs-pino';
+import type { Logger } from 'pino';
 import type { LogLevel } from 'src/config/env';
 
 /** Header of the request id: taken from the caller when well-formed, else made, and echoed back. */
@@ -67,7 +69,8 @@ export function requestId(req: IncomingMessage): string {
  * The request logger binds each request's lines through an AsyncLocalStorage, and the first
  * request it sees switches on Node's promise hooks for the rest of the process (every promise
  * then costs more). Probes and scrapes do without it, and a worker-only process (`api` false),
- * whose HTTP port serves nothing else, never binds one.
+ * whose HTTP port serves nothing else, never binds one. Webhook POSTs, the bulk of the API's
+ * requests, do without it too: `logWebhookPosts` gives each its line.
  */
 export function loggerParams(level: LogLevel, { api }: { api: boolean }): Params {
   return {
@@ -76,6 +79,8 @@ export function loggerParams(level: LogLevel, { api }: { api: boolean }): Params
       { path: 'health', method: RequestMethod.ALL },
       { path: 'health/*path', method: RequestMethod.ALL },
       { path: 'metrics', method: RequestMethod.ALL },
+      { path: 'webhooks/instagram', method: RequestMethod.POST },
+      { path: 'webhooks/manychat/*path', method: RequestMethod.POST },
     ],
     pinoHttp: {
       level,
@@ -94,4 +99,37 @@ export function loggerParams(level: LogLevel, { api }: { api: boolean }): Params
       },
     },
   };
+}
+
+/**
+ * The line the request logger writes when a response is sent (`request completed`, or `request
+ * errored` for a 5xx), written by a Fastify hook for the requests `loggedByHook` picks: they skip
+ * the request logger's middleware, whose per-request child logger and request context cost more
+ * than the webhook's own work. Lines written while such a request runs carry no request id;
+ * its closing line does.
+ */
+export function logRequestsByHook(
+  fastify: FastifyInstance,
+  logger: () => Logger | undefined,
+  loggedByHook: (request: FastifyRequest) => boolean,
+): void {
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const root = logger();
+    if (root?.isLevelEnabled('info') && loggedByHook(request)) {
+      // The serializers read Node's request, with the id the request logger would have set.
+      request.raw.id = request.id;
+      const fields = {
+        req: request.raw,
+        res: reply.raw,
+        responseTime: Math.round(reply.elapsedTime),
+      };
+      if (reply.statusCode >= 500) {
+        const err = new Error(`failed with status code ${reply.statusCode}`);
+        root.info({ ...fields, err }, 'request errored');
+      } else {
+        root.info(fields, 'request completed');
+      }
+    }
+    done();
+  });
 }
