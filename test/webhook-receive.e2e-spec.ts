@@ -3,6 +3,7 @@ import { MerchantDirectory } from 'src/merchant/merchant-directory';
 import { metaSignature } from 'src/webhook/meta-signature';
 import { QueueName } from 'src/queue/queue.constants';
 import { startApp, TEST_SECRETS, type TestApp } from 'test/utils/app';
+import { captureOutput } from 'test/utils/output';
 import {
   accountId,
   createMerchant,
@@ -232,9 +233,18 @@ describe('Instagram webhook: receiving (e2e)', () => {
           'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
           [name],
         );
-        const res = await postSigned(radd.url, body);
+        const output = captureOutput();
+        const res = await postSigned(radd.url, body, {
+          headers: { 'x-request-id': 'trace-db-down' },
+        }).finally(() => output.stop());
         expect(res.status).toBe(503);
         expect(await res.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+        // The request logs no context: the handler's line names the request itself.
+        const failure = output
+          .text()
+          .split('\n')
+          .find((line) => line.includes('could not store a webhook event'));
+        expect(JSON.parse(failure ?? '{}')).toMatchObject({ requestId: 'trace-db-down' });
       } finally {
         await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(name)} ALLOW_CONNECTIONS true`);
         await admin.end();

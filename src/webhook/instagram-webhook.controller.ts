@@ -56,6 +56,7 @@ export class InstagramWebhookController {
       rawBody: request.rawBody ?? Buffer.alloc(0),
       signature,
       clientAddress: request.ip,
+      requestId: request.id,
     });
     timer();
     this.metrics.webhookRequests.inc({ source: 'instagram', outcome: result.outcome });

@@ -11,6 +11,8 @@ export interface IncomingWebhook {
   rawBody: Buffer;
   signature: string | string[] | undefined;
   clientAddress: string;
+  /** The request's id, for the handler's own log lines (its request logs no context). */
+  requestId?: string;
 }
 
 export type WebhookOutcome =
@@ -55,7 +57,10 @@ export class InstagramWebhookHandler {
     try {
       eventId = await this.store.append('instagram', webhook.rawBody);
     } catch (error) {
-      this.logger.error({ err: error }, 'could not store a webhook event; Meta will retry');
+      this.logger.error(
+        { err: error, requestId: webhook.requestId },
+        'could not store a webhook event; Meta will retry',
+      );
       return { outcome: 'unavailable' };
     }
     this.producer.enqueue('instagram', eventId);

@@ -42,6 +42,7 @@ export class ManyChatWebhookController {
       secret,
       rawBody: request.rawBody ?? Buffer.alloc(0),
       clientAddress: request.ip,
+      requestId: request.id,
     });
     timer();
     this.metrics.webhookRequests.inc({ source: 'manychat', outcome: result.outcome });

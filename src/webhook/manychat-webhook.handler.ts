@@ -11,6 +11,8 @@ export interface IncomingManyChat {
   secret: string | string[] | undefined;
   rawBody: Buffer;
   clientAddress: string;
+  /** The request's id, for the handler's own log lines (its request logs no context). */
+  requestId?: string;
 }
 
 /**
@@ -36,7 +38,7 @@ export class ManyChatWebhookHandler {
         (await this.merchants.inboundSecretMatches(request.merchantId, request.secret));
     } catch (error) {
       this.logger.error(
-        { err: error, merchantId: request.merchantId },
+        { err: error, merchantId: request.merchantId, requestId: request.requestId },
         'could not check a ManyChat secret',
       );
       return { outcome: 'unavailable' };
@@ -51,7 +53,10 @@ export class ManyChatWebhookHandler {
     try {
       eventId = await this.store.append('manychat', request.rawBody, request.merchantId);
     } catch (error) {
-      this.logger.error({ err: error }, 'could not store a ManyChat message');
+      this.logger.error(
+        { err: error, requestId: request.requestId },
+        'could not store a ManyChat message',
+      );
       return { outcome: 'unavailable' };
     }
     this.producer.enqueue('manychat', eventId);
