@@ -47,6 +47,19 @@ describe('request logging (e2e)', () => {
         body: JSON.stringify({ object: 'instagram', entry: [] }),
       });
       expect(forged.status).toBe(401);
+      const unknownFlow = await fetch(
+        `${api.url}/webhooks/manychat/00000000-0000-4000-8000-000000000000`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-radd-secret': 'not-a-secret',
+            'x-request-id': 'trace-logging-3',
+          },
+          body: JSON.stringify({ subscriber_id: '1', text: 'hi' }),
+        },
+      );
+      expect(unknownFlow.status).toBe(401);
       // A webhook POST gets its line from a hook, without a request context.
       expect(requestContextBound()).toBe(false);
       const anonymous = await fetch(`${api.url}/api/merchants`, {
@@ -66,6 +79,7 @@ describe('request logging (e2e)', () => {
     const completed = lines.filter((line) => line.msg === 'request completed');
     expect(completed.map((line) => [line.req?.url, line.req?.id])).toEqual([
       ['/webhooks/instagram', 'trace-logging-1'],
+      ['/webhooks/manychat/00000000-0000-4000-8000-000000000000', 'trace-logging-3'],
       ['/api/merchants', 'trace-logging-2'],
     ]);
   });
