@@ -70,7 +70,8 @@ export function requestId(req: IncomingMessage): string {
  * request it sees switches on Node's promise hooks for the rest of the process (every promise
  * then costs more). Probes and scrapes do without it, and a worker-only process (`api` false),
  * whose HTTP port serves nothing else, never binds one. Webhook POSTs, the bulk of the API's
- * requests, do without it too: `logWebhookPosts` gives each its line.
+ * requests, do without it too: `logRequestsByHook` gives each its line (the routes of
+ * `keepsRawBody` in bootstrap.ts).
  */
 export function loggerParams(level: LogLevel, { api }: { api: boolean }): Params {
   return {
@@ -104,9 +105,9 @@ export function loggerParams(level: LogLevel, { api }: { api: boolean }): Params
 /**
  * The line the request logger writes when a response is sent (`request completed`, or `request
  * errored` for a 5xx), written by a Fastify hook for the requests `loggedByHook` picks: they skip
- * the request logger's middleware, whose per-request child logger and request context took
- * 6-15% of the API's CPU at 200 webhooks a second (docs/performance.md). Lines written while such a
- * request runs carry no request id; its closing line does.
+ * the request logger's middleware, whose per-request child logger and request context took 6-15%
+ * of the API's CPU at 200 webhooks a second (docs/performance.md). Lines written while such a
+ * request runs carry no request id (unless they name it); its closing line does.
  */
 export function logRequestsByHook(
   fastify: FastifyInstance,
