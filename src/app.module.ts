@@ -5,6 +5,7 @@ import { AiModule } from 'src/ai/ai.module';
 import { AuthModule } from 'src/auth/auth.module';
 import { AllExceptionsFilter } from 'src/common/all-exceptions.filter';
 import { loggerParams } from 'src/common/logging';
+import { WEBHOOK_POST_ROUTES } from 'src/webhook/webhook-routes';
 import { appConfig, roleParts, type AppConfig } from 'src/config/app.config';
 import { AppConfigModule } from 'src/config/config.module';
 import type { AppRole } from 'src/config/env';
@@ -37,7 +38,8 @@ export class AppModule {
         AppConfigModule,
         LoggerModule.forRootAsync({
           inject: [appConfig.KEY],
-          useFactory: (config: AppConfig) => loggerParams(config.logLevel, { api: parts.http }),
+          useFactory: (config: AppConfig) =>
+            loggerParams(config.logLevel, { api: parts.http, byHook: WEBHOOK_POST_ROUTES }),
         }),
         DatabaseModule,
         MetricsModule,

@@ -12,8 +12,7 @@ import {
 import { REQUEST_ID_HEADER, logRequestsByHook, requestId } from 'src/common/logging';
 import { holdsOnlyStorableText, mayHoldUnstorableText } from 'src/common/storable-text';
 import { ApiValidationPipe } from 'src/common/validation';
-import { INSTAGRAM_WEBHOOK_PATH } from 'src/webhook/instagram-webhook.controller';
-import { MANYCHAT_WEBHOOK_PATH } from 'src/webhook/manychat-webhook.controller';
+import { isWebhookPost } from 'src/webhook/webhook-routes';
 import { appConfig, roleParts } from 'src/config/app.config';
 import { securityConfig } from 'src/config/security.config';
 import { mountBullBoard } from 'src/operations/bull-board';
@@ -68,7 +67,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   app.useLogger(app.get(Logger));
   if (roleParts(role).http) {
     // The request logger's root (set when its middleware is configured) writes these lines.
-    logRequestsByHook(app.getHttpAdapter().getInstance(), () => PinoLogger.root, keepsRawBody);
+    logRequestsByHook(app.getHttpAdapter().getInstance(), () => PinoLogger.root, isWebhookPost);
   }
   useJsonBodies(app);
   useCsvBodies(app);
@@ -78,17 +77,6 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   if (roleParts(role).http) await mountBullBoard(app, securityConfig().bullBoard);
   app.enableShutdownHooks();
   return app;
-}
-
-/**
- * A POST to a webhook route, whose handler authenticates the raw bytes (or a secret) before
- * anything is parsed: its body parsers hand it the bytes, and its log line is written by a hook
- * (see loggerParams).
- */
-function keepsRawBody(request: { method: string; url?: string }): boolean {
-  if (request.method !== 'POST') return false;
-  const path = (request.url ?? '').split('?', 1)[0];
-  return path === INSTAGRAM_WEBHOOK_PATH || path.startsWith(`${MANYCHAT_WEBHOOK_PATH}/`);
 }
 
 /** A body whose text PostgreSQL would refuse: a 400 before anything tries to store it. */
@@ -112,7 +100,7 @@ export function useJsonBodies(app: NestFastifyApplication): void {
     'application/json',
     { bodyLimit: BODY_LIMIT_BYTES },
     (request, body, done) => {
-      if (keepsRawBody(request)) {
+      if (isWebhookPost(request)) {
         done(null, body);
         return;
       }
@@ -161,7 +149,7 @@ function useOtherBodies(app: NestFastifyApplication): void {
     ['text/plain', '*'],
     { bodyLimit: BODY_LIMIT_BYTES },
     (request, body, done) => {
-      if (keepsRawBody(request)) {
+      if (isWebhookPost(request)) {
         done(null, body);
         return;
       }

@@ -69,19 +69,20 @@ export function requestId(req: IncomingMessage): string {
  * The request logger binds each request's lines through an AsyncLocalStorage, and the first
  * request it sees switches on Node's promise hooks for the rest of the process (every promise
  * then costs more). Probes and scrapes do without it, and a worker-only process (`api` false),
- * whose HTTP port serves nothing else, never binds one. Webhook POSTs, the bulk of the API's
- * requests, do without it too: `logRequestsByHook` gives each its line (the routes of
- * `keepsRawBody` in bootstrap.ts).
+ * whose HTTP port serves nothing else, never binds one. The routes `byHook` names (webhook POSTs,
+ * the bulk of the API's requests) do without it too: `logRequestsByHook` gives each its line.
  */
-export function loggerParams(level: LogLevel, { api }: { api: boolean }): Params {
+export function loggerParams(
+  level: LogLevel,
+  { api, byHook = [] }: { api: boolean; byHook?: Array<{ path: string; method: RequestMethod }> },
+): Params {
   return {
     forRoutes: api ? [{ path: '*', method: RequestMethod.ALL }] : [],
     exclude: [
       { path: 'health', method: RequestMethod.ALL },
       { path: 'health/*path', method: RequestMethod.ALL },
       { path: 'metrics', method: RequestMethod.ALL },
-      { path: 'webhooks/instagram', method: RequestMethod.POST },
-      { path: 'webhooks/manychat/*path', method: RequestMethod.POST },
+      ...byHook,
     ],
     pinoHttp: {
       level,

@@ -19,8 +19,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { InstagramWebhookHandler } from 'src/webhook/instagram-webhook.handler';
 import { Public } from 'src/auth/auth.decorators';
-
-export const INSTAGRAM_WEBHOOK_PATH = '/webhooks/instagram';
+import { INSTAGRAM_WEBHOOK_PATH } from 'src/webhook/webhook-routes';
 
 /** Meta's webhook endpoint (public: authenticated by the verify token and the body signature). */
 @Public()

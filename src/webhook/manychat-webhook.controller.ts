@@ -16,8 +16,7 @@ import type { FastifyRequest } from 'fastify';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { ManyChatWebhookHandler } from 'src/webhook/manychat-webhook.handler';
 import { Public } from 'src/auth/auth.decorators';
-
-export const MANYCHAT_WEBHOOK_PATH = '/webhooks/manychat';
+import { MANYCHAT_WEBHOOK_PATH } from 'src/webhook/webhook-routes';
 
 /** ManyChat's External Request (public: authenticated by the merchant's X-Radd-Secret). */
 @Public()
