@@ -17,7 +17,7 @@ import type { CatalogueProduct } from 'src/ai/product-matcher';
 import { formatReply } from 'src/ai/reply-format';
 import { MicroBatcher } from 'src/common/micro-batcher';
 import type { MessageAttachment, MessageChannel } from 'src/conversation/message.entity';
-import { rowsOf } from 'src/database/sql';
+import { COMMIT_WITHOUT_WAITING, rowsOf } from 'src/database/sql';
 import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
 import type { OutboundMessage } from 'src/delivery/delivery-part.store';
 import {
@@ -157,7 +157,10 @@ interface TurnKey {
  * DeliveryPartStore.plan writes them unclaimed; the parts' ids come back in order. The turn's rows are found among the
  * conversation's unanswered messages (`ix_messages_unanswered`), not by their ids alone:
  * PostgreSQL costs `id = ANY($8)` as ten ids, and would plan the statement again on every call
- * rather than keep its generic plan.
+ * rather than keep its generic plan. Its commit does not wait for the disk (COMMIT_WITHOUT_WAITING):
+ * nothing of the reply leaves Radd before a durable commit (the parts' `sending` mark, or
+ * delivery's own plan of them), and a reply lost in a crash before then leaves its turn unanswered
+ * and owed, to be answered again.
  */
 export const STORE_REPLY = `
   WITH turn AS (
@@ -199,7 +202,8 @@ export const STORE_REPLY = `
     RETURNING id, seq
   )
   SELECT (SELECT ok FROM open) AS open, (SELECT id FROM reply) AS id,
-         ARRAY(SELECT id FROM parts ORDER BY seq) AS parts`;
+         ARRAY(SELECT id FROM parts ORDER BY seq) AS parts
+    FROM ${COMMIT_WITHOUT_WAITING}`;
 
 class ModelUnavailableError extends Error {}
 

@@ -6,6 +6,7 @@ import {
   customerMessageFields,
   type IngestResult,
 } from 'src/conversation/conversation-ingest.service';
+import { COMMIT_WITHOUT_WAITING } from 'src/database/sql';
 import type { MerchantRoute } from 'src/merchant/merchant-directory';
 import type { InstagramEvent, MessageEvent } from 'src/webhook/instagram-events';
 
@@ -23,6 +24,9 @@ export interface CustomerMessage {
  * `fresh` keeps the first of each identity. A customer's several messages make one customer and one
  * conversation row each (a statement may not change a row twice). Rows are written in the order of
  * (account, customer), the order every ingestion transaction takes them in, so none deadlock.
+ * Its commit does not wait for the disk (COMMIT_WITHOUT_WAITING): the webhooks' status update
+ * commits durably before their job ends, and a reply commits durably before it is sent, so a
+ * crash that loses these rows leaves the webhooks `received`, to be processed again.
  */
 const STORE_CUSTOMER_MESSAGES = `
   WITH input AS (
@@ -80,7 +84,8 @@ const STORE_CUSTOMER_MESSAGES = `
          EXISTS (SELECT 1 FROM stored s WHERE s.merchant_id = f.merchant_id AND s.mid = f.mid) AS stored
     FROM fresh f
     JOIN customer c ON c.merchant_id = f.merchant_id AND c.igsid = f.igsid
-    JOIN conversation v ON v.customer_id = c.id`;
+    JOIN conversation v ON v.customer_id = c.id
+    CROSS JOIN ${COMMIT_WITHOUT_WAITING}`;
 
 interface StoredRow {
   n: number;
