@@ -77,10 +77,16 @@ describe('operations (e2e)', () => {
       );
       return row?.status === 'processed' ? true : undefined;
     });
-    const [old] = await db.query<Array<{ id: string }>>(
+    // An UPDATE answers [rows, count].
+    const [[old]] = await db.query<[Array<{ id: string }>, number]>(
       `UPDATE webhook_events SET received_at = now() - interval '31 days' WHERE raw_body = $1 RETURNING id`,
       [Buffer.from(body)],
     );
+    const [recorded] = await db.query<Array<{ count: string }>>(
+      `SELECT count(*) FROM inbound_events WHERE webhook_event_id = $1`,
+      [old.id],
+    );
+    expect(recorded.count).toBe('1');
     const [stuck] = await db.query<Array<{ id: string }>>(
       `INSERT INTO webhook_events (source, raw_body, status, received_at) VALUES ('instagram', '\\x7b7d', 'received', now() - interval '40 days') RETURNING id`,
     );
