@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource, type QueryRunner } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import { STORE_REPLY } from 'src/ai/conversation-ai.orchestrator';
-import { typeOrmOptions } from 'src/database/typeorm-options';
+import { insertMerchant, openDatabase } from 'test/utils/database';
 import { CustomerMessageBatch } from 'src/webhook/customer-message.batch';
 import { parseInstagramWebhook } from 'src/webhook/instagram-event.parser';
 import type { MessageEvent } from 'src/webhook/instagram-events';
@@ -19,16 +19,8 @@ describe('commits that do not wait for the disk (e2e)', () => {
   const account = `ig-${randomUUID()}`;
 
   beforeAll(async () => {
-    dataSource = new DataSource(
-      typeOrmOptions({ url: process.env.DATABASE_URL ?? '', poolSize: 1 }),
-    );
-    await dataSource.initialize();
-    merchantId = randomUUID();
-    await dataSource.query(
-      `INSERT INTO merchants (id, name, instagram_account_id, delivery_channel)
-       VALUES ($1, 'Lazy commits', $2, 'manychat')`,
-      [merchantId, account],
-    );
+    dataSource = await openDatabase(1);
+    merchantId = await insertMerchant(dataSource, 'Lazy commits', 'manychat', account);
   });
 
   afterAll(() => dataSource.destroy());

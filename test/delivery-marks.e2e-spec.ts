@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { typeOrmOptions } from 'src/database/typeorm-options';
+import type { DataSource } from 'typeorm';
+import { insertMerchant, openDatabase } from 'test/utils/database';
 import { DeliveryPartStore } from 'src/delivery/delivery-part.store';
 
 interface Reply {
@@ -20,16 +19,8 @@ describe('delivery marks written together (e2e)', () => {
   let statements: jest.SpyInstance;
 
   beforeAll(async () => {
-    dataSource = new DataSource(
-      typeOrmOptions({ url: process.env.DATABASE_URL ?? '', poolSize: 4 }),
-    );
-    await dataSource.initialize();
-    merchantId = randomUUID();
-    await dataSource.query(
-      `INSERT INTO merchants (id, name, instagram_account_id, delivery_channel)
-       VALUES ($1, 'Marks', $2, 'manychat')`,
-      [merchantId, `ig-${merchantId}`],
-    );
+    dataSource = await openDatabase(4);
+    merchantId = await insertMerchant(dataSource, 'Marks', 'manychat');
     const [customer] = await dataSource.query<Array<{ id: string }>>(
       `INSERT INTO customers (merchant_id, igsid) VALUES ($1, 'igsid-marks') RETURNING id`,
       [merchantId],

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { STORE_REPLY } from 'src/ai/conversation-ai.orchestrator';
-import { typeOrmOptions } from 'src/database/typeorm-options';
+import { insertMerchant, openDatabase } from 'test/utils/database';
 import { DeliveryPartStore } from 'src/delivery/delivery-part.store';
 
 /**
@@ -15,16 +15,8 @@ describe('generic plans of the hot statements (e2e)', () => {
   let merchantId: string;
 
   beforeAll(async () => {
-    dataSource = new DataSource(
-      typeOrmOptions({ url: process.env.DATABASE_URL ?? '', poolSize: 1 }),
-    );
-    await dataSource.initialize();
-    merchantId = randomUUID();
-    await dataSource.query(
-      `INSERT INTO merchants (id, name, instagram_account_id, delivery_channel)
-       VALUES ($1, 'Plans', $2, 'instagram')`,
-      [merchantId, `ig-${merchantId}`],
-    );
+    dataSource = await openDatabase(1);
+    merchantId = await insertMerchant(dataSource, 'Plans', 'instagram');
     // A shop that has been running: the costs PostgreSQL weighs depend on the tables' sizes.
     await dataSource.query(
       `WITH cu AS (

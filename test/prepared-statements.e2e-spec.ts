@@ -1,15 +1,12 @@
-import { DataSource } from 'typeorm';
-import { typeOrmOptions } from 'src/database/typeorm-options';
+import type { DataSource } from 'typeorm';
+import { openDatabase } from 'test/utils/database';
 
 describe('prepared statements (e2e)', () => {
   let dataSource: DataSource;
 
   beforeAll(async () => {
     // One connection, so every statement below meets the same server session.
-    dataSource = new DataSource(
-      typeOrmOptions({ url: process.env.DATABASE_URL ?? '', poolSize: 1 }),
-    );
-    await dataSource.initialize();
+    dataSource = await openDatabase(1);
   });
 
   afterAll(() => dataSource.destroy());
