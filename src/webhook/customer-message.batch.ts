@@ -25,8 +25,8 @@ export interface CustomerMessage {
  * conversation row each (a statement may not change a row twice). Rows are written in the order of
  * (account, customer), the order every ingestion transaction takes them in, so none deadlock.
  * Its commit does not wait for the disk (COMMIT_WITHOUT_WAITING): the webhooks' status update
- * commits durably before their job ends, and a reply commits durably before it is sent, so a
- * crash that loses these rows leaves the webhooks `received`, to be processed again.
+ * commits durably before their job ends, and a reply's parts are marked `sending` durably before
+ * it is sent, so a crash that loses these rows leaves the webhooks `received`, to be processed again.
  */
 const STORE_CUSTOMER_MESSAGES = `
   WITH input AS (
