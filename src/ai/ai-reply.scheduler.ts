@@ -41,20 +41,10 @@ export class AiReplyScheduler {
     });
   }
 
-  /** Schedules the replies of many conversations: without a wait, in one round trip. */
+  /** Schedules the replies of many conversations, all at once. */
   async scheduleMany(replies: readonly AiResponseJob[]): Promise<void> {
-    if (this.config.aiDebounceMs > 0) {
-      await Promise.all(
-        replies.map((reply) => this.schedule(reply.merchantId, reply.conversationId)),
-      );
-      return;
-    }
-    if (replies.length === 0) return;
-    await this.queue.addBulk(
-      replies.map(({ merchantId, conversationId }) => ({
-        name: 'reply',
-        data: { merchantId, conversationId },
-      })),
+    await Promise.all(
+      replies.map((reply) => this.schedule(reply.merchantId, reply.conversationId)),
     );
   }
 
