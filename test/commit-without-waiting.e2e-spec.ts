@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { STORE_REPLY } from 'src/ai/conversation-ai.orchestrator';
-import { insertMerchant, openDatabase } from 'test/utils/database';
+import {
+  insertMerchant,
+  insertTurn,
+  openDatabase,
+  storeReplyParameters,
+} from 'test/utils/database';
 import { CustomerMessageBatch } from 'src/webhook/customer-message.batch';
 import { parseInstagramWebhook } from 'src/webhook/instagram-event.parser';
 import type { MessageEvent } from 'src/webhook/instagram-events';
@@ -84,44 +89,9 @@ describe('commits that do not wait for the disk (e2e)', () => {
   });
 
   it("stores a reply without waiting, and the connection's next transaction waits again", async () => {
-    const turn = async (): Promise<{ conversationId: string; messageId: string }> => {
-      const [row] = await dataSource.query<Array<{ conversation_id: string; id: string }>>(
-        `WITH cu AS (
-           INSERT INTO customers (merchant_id, igsid) VALUES ($1, $2) RETURNING id
-         ),
-         co AS (
-           INSERT INTO conversations (merchant_id, customer_id, last_customer_message_at)
-           SELECT $1, id, now() FROM cu RETURNING id
-         )
-         INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, occurred_at)
-         SELECT $1, co.id, 'in', 'customer', 'text', 'شكد السعر؟', now() FROM co
-         RETURNING conversation_id, id`,
-        [merchantId, `c-${randomUUID()}`],
-      );
-      return { conversationId: row.conversation_id, messageId: row.id };
-    };
-    const parameters = ({
-      conversationId,
-      messageId,
-    }: {
-      conversationId: string;
-      messageId: string;
-    }) => [
-      merchantId,
-      conversationId,
-      'هلا بيك',
-      '[]',
-      'price_inquiry',
-      '{}',
-      messageId,
-      [messageId],
-      false,
-      null,
-      'manychat',
-      ['text'],
-      ['هلا بيك'],
-      [null],
-    ];
+    const parameters = ({ conversationId, ids }: { conversationId: string; ids: string[] }) =>
+      storeReplyParameters(merchantId, conversationId, ids, [{ kind: 'text', text: 'هلا بيك' }]);
+    const turn = () => insertTurn(dataSource, merchantId);
 
     const first = await turn();
     const within = await settingWithin(async (runner) => {
@@ -143,6 +113,6 @@ describe('commits that do not wait for the disk (e2e)', () => {
       `SELECT answers_through FROM messages WHERE id = $1`,
       [stored.id],
     );
-    expect(reply.answers_through).toBe(second.messageId);
+    expect(reply.answers_through).toBe(second.ids[0]);
   });
 });

@@ -1,7 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { STORE_REPLY } from 'src/ai/conversation-ai.orchestrator';
-import { insertMerchant, openDatabase } from 'test/utils/database';
+import {
+  insertMerchant,
+  insertTurn,
+  openDatabase,
+  storeReplyParameters,
+} from 'test/utils/database';
 import { DeliveryPartStore } from 'src/delivery/delivery-part.store';
 
 /**
@@ -44,26 +48,7 @@ describe('generic plans of the hot statements (e2e)', () => {
 
   afterAll(() => dataSource.destroy());
 
-  /** A conversation whose customer wrote `messages` messages, none answered yet. */
-  async function turn(messages: number): Promise<{ conversationId: string; ids: string[] }> {
-    const [customer] = await dataSource.query<Array<{ id: string }>>(
-      `INSERT INTO customers (merchant_id, igsid) VALUES ($1, $2) RETURNING id`,
-      [merchantId, `igsid-${randomUUID()}`],
-    );
-    const [conversation] = await dataSource.query<Array<{ id: string }>>(
-      `INSERT INTO conversations (merchant_id, customer_id, last_customer_message_at)
-       VALUES ($1, $2, now()) RETURNING id`,
-      [merchantId, customer.id],
-    );
-    const rows = await dataSource.query<Array<{ id: string }>>(
-      `INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, occurred_at)
-       SELECT $1, $2, 'in', 'customer', 'text', 'شكد السعر؟', now() - (n || ' seconds')::interval
-         FROM generate_series($3::int, 1, -1) AS n
-       RETURNING id`,
-      [merchantId, conversation.id, messages],
-    );
-    return { conversationId: conversation.id, ids: rows.map((row) => row.id) };
-  }
+  const turn = (messages: number) => insertTurn(dataSource, merchantId, messages);
 
   async function plans(text: string): Promise<{ generic: number; custom: number }> {
     const [row] = await dataSource.query<Array<{ generic: string; custom: string }>>(
@@ -79,22 +64,13 @@ describe('generic plans of the hot statements (e2e)', () => {
     for (let run = 0; run < RUNS; run += 1) turns.push(await turn(1 + (run % 3)));
     await dataSource.query(`ANALYZE messages, conversations`);
     const store = (conversationId: string, ids: string[]) =>
-      dataSource.query<Array<{ open: boolean; id: string | null; parts: string[] }>>(STORE_REPLY, [
-        merchantId,
-        conversationId,
-        'هلا بيك',
-        '[]',
-        'price_inquiry',
-        '{}',
-        ids[ids.length - 1],
-        ids,
-        false,
-        null,
-        'manychat',
-        ['text', 'image'],
-        ['هلا بيك', null],
-        [null, 'https://cdn.example/p.jpg'],
-      ]);
+      dataSource.query<Array<{ open: boolean; id: string | null; parts: string[] }>>(
+        STORE_REPLY,
+        storeReplyParameters(merchantId, conversationId, ids, [
+          { kind: 'text', text: 'هلا بيك' },
+          { kind: 'image', url: 'https://cdn.example/p.jpg' },
+        ]),
+      );
     for (const { conversationId, ids } of turns) {
       const [stored] = await store(conversationId, ids);
       expect(stored).toEqual({
