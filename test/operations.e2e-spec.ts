@@ -1,4 +1,5 @@
 import { TokenService } from 'src/auth/token.service';
+import { rowsOf } from 'src/database/sql';
 import { CleanupService } from 'src/operations/cleanup.service';
 import { QueueManager } from 'src/queue/queue-manager';
 import { QueueName } from 'src/queue/queue.constants';
@@ -77,8 +78,8 @@ describe('operations (e2e)', () => {
       );
       return row?.status === 'processed' ? true : undefined;
     });
-    // An UPDATE answers [rows, count].
-    const [[old]] = await db.query<[Array<{ id: string }>, number]>(
+    const [old] = await rowsOf<{ id: string }>(
+      db,
       `UPDATE webhook_events SET received_at = now() - interval '31 days' WHERE raw_body = $1 RETURNING id`,
       [Buffer.from(body)],
     );
