@@ -11,10 +11,9 @@ const PATH = '/webhooks/instagram';
 /** Target of the Nest route's req/s over the bare route's (perf-reliability G1). */
 const TARGET_RATIO = 0.8;
 /**
- * Each variant is measured this many times, alternating, in short rounds: this VM's speed drifts
- * within tens of seconds (two 20 s rounds of one run once gave ratios of 0.68 and 1.03), so a
- * bare round and the Nest round after it see about the same machine, and the median of the
- * rounds' ratios is not swayed by one round that stalled.
+ * Each variant is measured this many times, in short alternating rounds, and the ratio is the
+ * median of the rounds' ratios: on this VM one round's ratio can land far from the others (0.615
+ * to 0.880 among the six of one run), and the median is not decided by one round that stalled.
  */
 const ROUNDS = 6;
 /** Warm-up before every round after the first (fresh connections, the same warm server). */
