@@ -285,9 +285,9 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
 
   const best = steps.filter((s) => s.sustained).at(-1);
   const atTarget = steps.find((s) => s.offered === TARGET_RATE) ?? best;
-  const latencySteps = [steps.find((s) => s.offered === LATENCY_RATE), atTarget].filter(
-    (step, index, all): step is StepResult => step !== undefined && all.indexOf(step) === index,
-  );
+  const latencySteps = [
+    ...new Set([steps.find((s) => s.offered === LATENCY_RATE), atTarget]),
+  ].filter((step): step is StepResult => step !== undefined);
   const lines = [
     `${NAME}: highest sustained rate ${best ? `${formatCount(best.offered)} msg/s` : 'none'} ` +
       `(target ≥ ${TARGET_RATE}, stretch ${STRETCH_RATE}) with ${workers} worker process${workers > 1 ? 'es' : ''} and 1 API process; ` +
