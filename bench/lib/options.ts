@@ -26,6 +26,7 @@ export const USAGE = `Usage: npm run bench -- [benchmark…] [options]
 
 Options (or environment variables):
   --duration <s>      measured seconds per variant   (BENCH_DURATION, default 20)
+                      (pipeline measures 300 msg/s for at least 60)
   --warmup <s>        warm-up seconds per variant    (BENCH_WARMUP, default 3)
   --connections <n>   concurrent connections         (BENCH_CONNECTIONS, default 50)
   --rates <r,r,…>     pipeline: offered msg/s steps  (BENCH_RATES, default 50,75,100,150,200,300,400,500)
