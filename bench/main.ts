@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Cleanup, cleanUpOnSignals } from 'bench/lib/cleanup';
 import { parseOptions, UsageError, USAGE, type BenchOptions } from 'bench/lib/options';
+import { RunServers } from 'bench/lib/run-servers';
 import { renderTable, writeJson, type Benchmark, type BenchmarkReport } from 'bench/lib/report';
 import { errorMessage } from 'bench/lib/util';
 import { frameworkOverhead } from 'bench/framework-overhead';
@@ -35,10 +36,15 @@ function listing(): string {
   return `${USAGE}\n\nBenchmarks:\n${lines.join('\n')}\n`;
 }
 
-/** Runs the benchmarks one after the other, each cleaned up before the next starts. */
+/**
+ * Runs the benchmarks one after the other, each cleaned up before the next starts; the servers
+ * they share are removed at the end.
+ */
 async function runAll(selected: Benchmark[], options: BenchOptions): Promise<number> {
   const cleanup = new Cleanup();
-  const removeSignalHandlers = cleanUpOnSignals(cleanup);
+  const serversCleanup = new Cleanup();
+  const removeSignalHandlers = cleanUpOnSignals(cleanup, serversCleanup);
+  const servers = new RunServers(serversCleanup, (message) => progress(message));
   const reports: BenchmarkReport[] = [];
   let failed = false;
   try {
@@ -51,6 +57,7 @@ async function runAll(selected: Benchmark[], options: BenchOptions): Promise<num
           root,
           workDir,
           progress: prefixed,
+          servers: () => servers.get(),
         });
         reports.push(report);
         prefixed(`results written to ${writeJson(workDir, report)}`);
@@ -65,6 +72,7 @@ async function runAll(selected: Benchmark[], options: BenchOptions): Promise<num
     }
   } finally {
     await cleanup.runAll();
+    await serversCleanup.runAll();
     removeSignalHandlers();
   }
   if (reports.length > 0) process.stdout.write(`\n${renderTable(reports)}\n`);

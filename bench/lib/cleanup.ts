@@ -40,10 +40,10 @@ export class Cleanup {
 }
 
 /**
- * On SIGINT/SIGTERM/SIGHUP: cleans up, then exits with 128+signal. A second signal exits at once.
- * Returns a function that removes the handlers.
+ * On SIGINT/SIGTERM/SIGHUP: runs each cleanup in turn, then exits with 128+signal. A second signal
+ * exits at once. Returns a function that removes the handlers.
  */
-export function cleanUpOnSignals(cleanup: Cleanup): () => void {
+export function cleanUpOnSignals(...cleanups: Cleanup[]): () => void {
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   const codes = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
   let stopping = false;
@@ -51,7 +51,11 @@ export function cleanUpOnSignals(cleanup: Cleanup): () => void {
     if (stopping) process.exit(codes[signal]);
     stopping = true;
     process.stderr.write(`\n${signal}: cleaning up (send it again to exit at once)\n`);
-    void cleanup.runAll().finally(() => process.exit(codes[signal]));
+    const all = cleanups.reduce<Promise<void>>(
+      (previous, cleanup) => previous.then(() => cleanup.runAll()),
+      Promise.resolve(),
+    );
+    void all.finally(() => process.exit(codes[signal]));
   };
   for (const signal of signals) process.on(signal, handler);
   return () => signals.forEach((signal) => process.off(signal, handler));

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cleanup } from 'bench/lib/cleanup';
 import type { BenchOptions } from 'bench/lib/options';
+import type { Servers } from 'bench/lib/run-servers';
 
 /**
  * One line of the result table: a variant measured under load (requests or messages per second,
@@ -40,6 +41,8 @@ export interface BenchContext {
   workDir: string;
   /** Progress on stderr, so the table on stdout stays clean. */
   progress: (message: string) => void;
+  /** The run's PostgreSQL and Redis, started on first use and shared by its benchmarks. */
+  servers: () => Promise<Servers>;
 }
 
 export interface Benchmark {

@@ -9,7 +9,7 @@ import {
   type ResultRow,
 } from 'bench/lib/report';
 import { sleep } from 'bench/lib/util';
-import { PipelineRig, servers } from 'bench/pipeline/rig';
+import { PipelineRig } from 'bench/pipeline/rig';
 
 const NAME = 'memory';
 const MERCHANTS = 10;
@@ -34,7 +34,7 @@ interface Sample {
 const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MB`;
 
 async function sample(rig: PipelineRig, tokens: string[]): Promise<Sample> {
-  const { redis } = servers();
+  const { redis } = rig.servers;
   const rss: Record<string, number> = {};
   for (const [label, pid] of Object.entries(rig.pids())) {
     const memory = residentMemory(pid);
@@ -150,13 +150,14 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
           .map(([queue, count]) => `${queue} ${count}`)
           .join(
             ', ',
-          )}. Redis used_memory (whole server, shared) ${mb(start.redisUsedMemory)} → ${mb(end.redisUsedMemory)}.`,
+          )}. Redis used_memory (whole server) ${mb(start.redisUsedMemory)} → ${mb(end.redisUsedMemory)}.`,
       `${NAME}: peak RSS ${rssOk ? 'within' : 'ABOVE'} 1 GiB for every Radd process; the sending process itself ended at ${mb(end.rss.bench ?? 0)}.`,
     ],
     failed: drained === null || !redisBounded || !rssOk,
     details: {
       finishedAt: new Date().toISOString(),
       machine: { cpus: cpus().length, node: process.version },
+      servers: rig.servers.description,
       options: context.options,
       elapsedSec,
       redisGrowth,

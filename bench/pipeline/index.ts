@@ -307,7 +307,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   const lines = [
     `${NAME}: highest sustained rate ${best ? `${formatCount(best.offered)} msg/s` : 'none'} ` +
       `(target ≥ ${TARGET_RATE}, stretch ${STRETCH_RATE}) with ${workers} worker process${workers > 1 ? 'es' : ''} and 1 API process; ` +
-      `${MERCHANTS} ManyChat merchants × ${CUSTOMERS_EACH} customers with ${HISTORY_EACH} earlier questions each, ${context.options.products} products each, AI_DEBOUNCE_MS=0, ${context.options.modelMs > 0 ? `a model answering in ${context.options.modelMs} ms` : 'zero-latency model'}.`,
+      `${MERCHANTS} ManyChat merchants × ${CUSTOMERS_EACH} customers with ${HISTORY_EACH} earlier questions each, ${context.options.products} products each, AI_DEBOUNCE_MS=0, ${context.options.modelMs > 0 ? `a model answering in ${context.options.modelMs} ms` : 'zero-latency model'}; ${rig.servers.description}.`,
     ...latencySteps.map(
       (step) =>
         `${NAME}: added latency at ${formatCount(step.offered)} msg/s${step.offered === LATENCY_RATE ? ', normal load (perf-reliability G5)' : ''} ` +
@@ -337,6 +337,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     details: {
       finishedAt: new Date().toISOString(),
       machine: { cpus: cpus().length, node: process.version },
+      servers: rig.servers.description,
       options: context.options,
       setup: {
         merchants: MERCHANTS,

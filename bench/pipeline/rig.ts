@@ -6,6 +6,7 @@ import { customerDm, echoDm, type Shop, type ShopCustomer } from 'bench/lib/dms'
 import { FakeManyChat, FakeModel, tokensIn } from 'bench/lib/fakes';
 import { QueueWatch, Radd, snapshotDist } from 'bench/lib/radd';
 import type { BenchContext } from 'bench/lib/report';
+import type { Servers } from 'bench/lib/run-servers';
 import { dropDatabase, deleteRedisKeys, withPostgres } from 'bench/lib/stores';
 import { sleep } from 'bench/lib/util';
 import { atFixedRate, WebhookSender } from 'bench/lib/webhook-sender';
@@ -53,13 +54,6 @@ export interface RigOptions {
   settings?: Record<string, string>;
 }
 
-export function servers(): { postgres: string; redis: string } {
-  return {
-    postgres: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    redis: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-  };
-}
-
 /**
  * The whole pipeline under test: Radd (one API process, `workers` worker processes) on its own
  * database and Redis prefix, ManyChat merchants with known subscribers, a zero-latency model and
@@ -82,13 +76,15 @@ export class PipelineRig {
     readonly sender: WebhookSender,
     readonly watch: QueueWatch,
     readonly workers: string[],
+    readonly servers: Servers,
   ) {}
 
   static async start(context: BenchContext, options: RigOptions): Promise<PipelineRig> {
     const stamp = Date.now();
     const databaseName = `radd_bench_${options.name.replace(/-/g, '_')}_${stamp}`;
     const redisPrefix = `radd-bench-${options.name}-${stamp}`;
-    const { postgres, redis } = servers();
+    const servers = await context.servers();
+    const { postgres, redis } = servers;
     context.cleanup.add(`drop database ${databaseName}`, () =>
       dropDatabase(postgres, databaseName),
     );
@@ -142,7 +138,7 @@ export class PipelineRig {
     context.cleanup.add('close the sender', () => sender.close());
     const watch = new QueueWatch(redis, redisPrefix);
     context.cleanup.add('close the queue watch', () => watch.close());
-    return new PipelineRig(radd, model, manychat, shops, sender, watch, workers);
+    return new PipelineRig(radd, model, manychat, shops, sender, watch, workers, servers);
   }
 
   /** The customer of the n-th message: merchants in turn, each merchant's customers in turn. */
@@ -267,7 +263,7 @@ export class PipelineRig {
       );
       return Number(rows[0]?.count ?? Number.NaN);
     });
-    const redis = new Redis(servers().redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new Redis(this.servers.redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
     try {
       const info = await redis.info('stats');

@@ -31,13 +31,6 @@ const NAME = 'webhook-ingest';
 /** How long the worker gets, after the load stops, to process what was stored. */
 const PROCESSING_WAIT_MS = 30_000;
 
-function servers(): { postgres: string; redis: string } {
-  return {
-    postgres: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    redis: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-  };
-}
-
 function scenario(): Scenario {
   const accountId = `17841${String(Date.now()).slice(-12)}`;
   const secret = randomBytes(16).toString('hex');
@@ -124,9 +117,10 @@ function oddities(bare: VariantRun, radd: VariantRun): string[] {
 
 async function run(context: BenchContext): Promise<BenchmarkReport> {
   const setup = scenario();
+  const servers = await context.servers();
   const bare = await runBare(context, setup);
 
-  const deployment = await deployRadd(context, setup, servers());
+  const deployment = await deployRadd(context, setup, servers);
   const radd = await runRadd(context, setup, deployment);
   const loadEnd = Date.now();
   const processedAtLoadEnd = await processedCount(deployment.databaseUrl);
@@ -160,6 +154,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     details: {
       finishedAt: new Date().toISOString(),
       machine: { cpus: cpus().length, node: process.version },
+      servers: servers.description,
       options: context.options,
       route: `POST ${WEBHOOK_PATH}`,
       payload: { targetBytes: 1500, customers: 300, arabicShare: 0.1 },

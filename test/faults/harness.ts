@@ -8,7 +8,7 @@ import { QueueWatch, Radd } from 'bench/lib/radd';
 import { withPostgres } from 'bench/lib/stores';
 import { errorMessage, sleep } from 'bench/lib/util';
 import { META_REDELIVERY, WebhookSender } from 'bench/lib/webhook-sender';
-import type { OwnPostgres, OwnRedis } from 'test/faults/servers';
+import type { OwnPostgres, OwnRedis } from 'bench/lib/servers';
 
 const MERCHANTS = 10;
 /**

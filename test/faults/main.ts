@@ -3,10 +3,10 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Cleanup, cleanUpOnSignals } from 'bench/lib/cleanup';
 import { snapshotDist } from 'bench/lib/radd';
+import { OwnPostgres, OwnRedis } from 'bench/lib/servers';
 import { errorMessage } from 'bench/lib/util';
 import { runScenario, type FaultEnvironment, type Outcome } from 'test/faults/harness';
 import { SCENARIOS } from 'test/faults/scenarios';
-import { OwnPostgres, OwnRedis } from 'test/faults/servers';
 
 const USAGE = `Usage: npm run test:faults -- [scenario…] [--full]
 
@@ -123,12 +123,6 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (process.getuid?.() !== 0) {
-    process.stderr.write(
-      'test:faults runs its own PostgreSQL cluster with runuser: run it as root\n',
-    );
-    return 2;
-  }
   const scenarios = parsed.names.length
     ? SCENARIOS.filter((s) => parsed.names.includes(s.name))
     : SCENARIOS;
@@ -140,7 +134,10 @@ async function main(): Promise<number> {
     mkdirSync(workDir, { recursive: true });
     const distDir = await snapshotDist(root, join(workDir, 'dist-snapshot'));
     progress('starting a PostgreSQL cluster and a redis-server of the test’s own');
-    const [postgres, redis] = await Promise.all([OwnPostgres.create(), OwnRedis.create()]);
+    const [postgres, redis] = await Promise.all([
+      OwnPostgres.create('faults'),
+      OwnRedis.create('faults'),
+    ]);
     cleanup.add('remove the PostgreSQL cluster', () => postgres.destroy());
     cleanup.add('remove the redis-server', () => redis.destroy());
     const env: FaultEnvironment = {

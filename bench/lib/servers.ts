@@ -31,19 +31,31 @@ function postgresBin(): string {
   throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql/*/bin');
 }
 
-/** Uid and gid of the postgres user (the server refuses to run as root). */
-async function postgresUser(): Promise<{ uid: number; gid: number }> {
+/**
+ * Runs a PostgreSQL server program. The server refuses to run as root, so root runs it as the
+ * postgres user (runuser); anyone else runs it as themselves.
+ */
+function runAsServerUser(program: string, args: string[]): Promise<string> {
+  return process.getuid?.() === 0
+    ? run('runuser', ['-u', 'postgres', '--', program, ...args])
+    : run(program, args);
+}
+
+/** Gives the postgres user a path that root created (nothing to do for anyone else). */
+async function handToServerUser(path: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
   const [uid, gid] = await Promise.all([
     run('id', ['-u', 'postgres']),
     run('id', ['-g', 'postgres']),
   ]);
-  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+  chownSync(path, Number(uid.trim()), Number(gid.trim()));
 }
 
 /**
- * A PostgreSQL cluster of the test's own: initdb in a temporary directory, run as the postgres
- * user on a free port of 127.0.0.1 (trust auth), durable as in production (fsync, synchronous
- * commit). The test can stop it (as a crash: `immediate`) and start it again.
+ * A PostgreSQL cluster of a run's own: initdb in a temporary directory, run (as the postgres user
+ * when started by root) on a free port of 127.0.0.1 with trust auth, configured as deployed:
+ * durable (fsync, synchronous commit) and with autovacuum. The run can stop it (as a crash:
+ * `immediate`) and start it again. `label` names the temporary directory.
  */
 export class OwnPostgres {
   private constructor(
@@ -53,17 +65,12 @@ export class OwnPostgres {
     readonly port: number,
   ) {}
 
-  static async create(): Promise<OwnPostgres> {
+  static async create(label: string): Promise<OwnPostgres> {
     const bin = postgresBin();
-    const root = mkdtempSync(join(tmpdir(), 'radd-faults-pg-'));
+    const root = mkdtempSync(join(tmpdir(), `radd-${label}-pg-`));
     const dataDir = join(root, 'data');
-    const user = await postgresUser();
-    chownSync(root, user.uid, user.gid);
-    await run('runuser', [
-      '-u',
-      'postgres',
-      '--',
-      join(bin, 'initdb'),
+    await handToServerUser(root);
+    await runAsServerUser(join(bin, 'initdb'), [
       '-D',
       dataDir,
       '-U',
@@ -77,7 +84,7 @@ export class OwnPostgres {
     const port = await freePort();
     const cluster = new OwnPostgres(bin, dataDir, root, port);
     writeFileSync(join(root, 'postgresql.log'), '');
-    chownSync(join(root, 'postgresql.log'), user.uid, user.gid);
+    await handToServerUser(join(root, 'postgresql.log'));
     await cluster.start();
     return cluster;
   }
@@ -95,12 +102,9 @@ export class OwnPostgres {
       '-c fsync=on',
       '-c synchronous_commit=on',
       '-c shared_buffers=128MB',
+      '-c autovacuum=on',
     ].join(' ');
-    await run('runuser', [
-      '-u',
-      'postgres',
-      '--',
-      join(this.bin, 'pg_ctl'),
+    await runAsServerUser(join(this.bin, 'pg_ctl'), [
       '-D',
       this.dataDir,
       '-o',
@@ -117,11 +121,7 @@ export class OwnPostgres {
 
   /** `immediate` is a crash (recovery on the next start); `fast` a clean stop. */
   async stop(mode: 'immediate' | 'fast' = 'fast'): Promise<void> {
-    await run('runuser', [
-      '-u',
-      'postgres',
-      '--',
-      join(this.bin, 'pg_ctl'),
+    await runAsServerUser(join(this.bin, 'pg_ctl'), [
       '-D',
       this.dataDir,
       '-m',
@@ -160,9 +160,10 @@ export class OwnPostgres {
 }
 
 /**
- * A redis-server of the test's own, configured as production requires (AOF with fsync every
- * second, noeviction), in a temporary directory, so that a SIGKILL and a restart behave as they
- * would in a deployment: what was acknowledged before the kill is read back from the AOF.
+ * A redis-server of a run's own, configured as production requires (AOF with fsync every second,
+ * noeviction), in a temporary directory, so that it costs what it costs deployed, and a SIGKILL
+ * and a restart behave as they would there: what was acknowledged before the kill is read back
+ * from the AOF. `label` names the temporary directory.
  */
 export class OwnRedis {
   private process?: ChildProcess;
@@ -172,8 +173,11 @@ export class OwnRedis {
     private readonly dir: string,
   ) {}
 
-  static async create(): Promise<OwnRedis> {
-    const redis = new OwnRedis(await freePort(), mkdtempSync(join(tmpdir(), 'radd-faults-redis-')));
+  static async create(label: string): Promise<OwnRedis> {
+    const redis = new OwnRedis(
+      await freePort(),
+      mkdtempSync(join(tmpdir(), `radd-${label}-redis-`)),
+    );
     await redis.start();
     return redis;
   }
