@@ -44,7 +44,7 @@ async function runAll(selected: Benchmark[], options: BenchOptions): Promise<num
   const cleanup = new Cleanup();
   const serversCleanup = new Cleanup();
   const removeSignalHandlers = cleanUpOnSignals(cleanup, serversCleanup);
-  const servers = new RunServers(serversCleanup, (message) => progress(message));
+  const servers = new RunServers(serversCleanup, progress, join(workDir, 'logs'));
   const reports: BenchmarkReport[] = [];
   let failed = false;
   try {

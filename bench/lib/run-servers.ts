@@ -1,3 +1,5 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Cleanup } from 'bench/lib/cleanup';
 import { OwnPostgres, OwnRedis } from 'bench/lib/servers';
 
@@ -14,8 +16,9 @@ export interface Servers {
  * The servers of one bench run. BENCH_POSTGRES_URL and BENCH_REDIS_URL name existing ones;
  * otherwise the run starts a PostgreSQL cluster and a redis-server of its own, configured as
  * deployed (autovacuum; AOF every second, noeviction), on first use, and removes them when the
- * run ends. A shared development or CI server is often tuned otherwise (this repository's CI
- * turns autovacuum off), and over minutes of load that decides what a message costs.
+ * run ends, keeping PostgreSQL's log (checkpoints and autovacuum runs, timed) in `logDir`. A
+ * shared development or CI server is often tuned otherwise (this repository's CI turns autovacuum
+ * off), and over minutes of load that decides what a message costs.
  */
 export class RunServers {
   private pending?: Promise<Servers>;
@@ -23,6 +26,7 @@ export class RunServers {
   constructor(
     private readonly cleanup: Cleanup,
     private readonly progress: (message: string) => void,
+    private readonly logDir: string,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
@@ -50,7 +54,12 @@ export class RunServers {
   private async ownPostgres(): Promise<{ url: string; label: string }> {
     this.progress('starting a PostgreSQL cluster of the run’s own (autovacuum on)');
     const cluster = await OwnPostgres.create('bench');
-    this.cleanup.add('remove the PostgreSQL cluster', () => cluster.destroy());
+    this.cleanup.add('remove the PostgreSQL cluster', async () => {
+      await cluster.stop().catch(() => undefined);
+      mkdirSync(this.logDir, { recursive: true });
+      copyFileSync(cluster.logFile, join(this.logDir, 'postgresql.log'));
+      await cluster.destroy();
+    });
     return {
       url: cluster.serverUrl,
       label: 'a PostgreSQL cluster of the run’s own (fsync, synchronous commit, autovacuum)',

@@ -83,10 +83,15 @@ export class OwnPostgres {
     ]);
     const port = await freePort();
     const cluster = new OwnPostgres(bin, dataDir, root, port);
-    writeFileSync(join(root, 'postgresql.log'), '');
-    await handToServerUser(join(root, 'postgresql.log'));
+    writeFileSync(cluster.logFile, '');
+    await handToServerUser(cluster.logFile);
     await cluster.start();
     return cluster;
+  }
+
+  /** The server's log: checkpoints, autovacuum runs, crashes and recoveries. */
+  get logFile(): string {
+    return join(this.root, 'postgresql.log');
   }
 
   get serverUrl(): string {
@@ -103,6 +108,8 @@ export class OwnPostgres {
       '-c synchronous_commit=on',
       '-c shared_buffers=128MB',
       '-c autovacuum=on',
+      '-c log_checkpoints=on',
+      '-c log_autovacuum_min_duration=0',
     ].join(' ');
     await runAsServerUser(join(this.bin, 'pg_ctl'), [
       '-D',
@@ -110,7 +117,7 @@ export class OwnPostgres {
       '-o',
       options,
       '-l',
-      join(this.root, 'postgresql.log'),
+      this.logFile,
       '-w',
       '-t',
       '60',
