@@ -8,7 +8,7 @@ export interface Servers {
   /** PostgreSQL server URL (any database; a run creates its own next to it). */
   postgres: string;
   redis: string;
-  /** Which servers these are, for the report: "own PostgreSQL cluster (autovacuum on), …". */
+  /** Which servers these are and how they are set up, for the report. */
   description: string;
 }
 
@@ -55,10 +55,13 @@ export class RunServers {
     this.progress('starting a PostgreSQL cluster of the run’s own (autovacuum on)');
     const cluster = await OwnPostgres.create('bench');
     this.cleanup.add('remove the PostgreSQL cluster', async () => {
-      await cluster.stop().catch(() => undefined);
-      mkdirSync(this.logDir, { recursive: true });
-      copyFileSync(cluster.logFile, join(this.logDir, 'postgresql.log'));
-      await cluster.destroy();
+      try {
+        await cluster.stop().catch(() => undefined);
+        mkdirSync(this.logDir, { recursive: true });
+        copyFileSync(cluster.logFile, join(this.logDir, 'postgresql.log'));
+      } finally {
+        await cluster.destroy();
+      }
     });
     return {
       url: cluster.serverUrl,
