@@ -35,7 +35,10 @@ Options (or environment variables):
   --rate <r>          memory: offered msg/s          (BENCH_RATE, default 80)
   --products <n>      pipeline, memory: products per merchant (BENCH_PRODUCTS, default 50)
   --model-ms <ms>     pipeline: the fake model's answer time (BENCH_MODEL_MS, default 0)
-  --help              show this help`;
+  --help              show this help
+
+Servers: a run starts a PostgreSQL cluster (autovacuum on) and a redis-server (AOF every second)
+of its own and removes them at the end; BENCH_POSTGRES_URL and BENCH_REDIS_URL use existing ones.`;
 
 export class UsageError extends Error {}
 
