@@ -299,28 +299,28 @@ export class Radd {
       );
       // The webhook each earlier question came in, and its event in the ledger.
       await client.query(
-        `INSERT INTO webhook_events (id, source, merchant_id, raw_body, status, attempts, received_at, processed_at)
-         SELECT md5(m.mid)::uuid, 'instagram', m.merchant_id,
-                convert_to(json_build_object('object', 'instagram', 'entry', json_build_array(json_build_object(
-                  'id', mc.instagram_account_id, 'time', (extract(epoch FROM m.occurred_at) * 1000)::bigint,
-                  'messaging', json_build_array(json_build_object(
-                    'sender', json_build_object('id', cu.igsid), 'recipient', json_build_object('id', mc.instagram_account_id),
-                    'timestamp', (extract(epoch FROM m.occurred_at) * 1000)::bigint,
-                    'message', json_build_object('mid', m.mid, 'text', m.text))))))::text, 'UTF8'),
-                'processed', 1, m.occurred_at, m.occurred_at + interval '1 second'
-           FROM messages m
-           JOIN conversations c ON c.id = m.conversation_id
-           JOIN customers cu ON cu.id = c.customer_id
-           JOIN merchants mc ON mc.id = m.merchant_id
-          WHERE m.direction = 'in' AND m.mid LIKE 'history-%'`,
-      );
-      await client.query(
-        `INSERT INTO inbound_events (webhook_event_id, merchant_id, account_id, kind, event_key, status, occurred_at, payload)
-         SELECT w.id, w.merchant_id, e->>'id', 'message', e#>>'{messaging,0,message,mid}', 'applied', w.received_at,
-                e#>'{messaging,0}'
-           FROM webhook_events w,
-                LATERAL (SELECT convert_from(w.raw_body, 'UTF8')::jsonb->'entry'->0 AS e) AS entry
-          WHERE e#>>'{messaging,0,message,mid}' LIKE 'history-%'`,
+        `WITH event AS (
+           SELECT md5(m.mid)::uuid AS id, m.merchant_id, mc.instagram_account_id AS account_id, m.mid,
+                  m.occurred_at, (extract(epoch FROM m.occurred_at) * 1000)::bigint AS at_ms,
+                  json_build_object('sender', json_build_object('id', cu.igsid),
+                                    'recipient', json_build_object('id', mc.instagram_account_id),
+                                    'timestamp', (extract(epoch FROM m.occurred_at) * 1000)::bigint,
+                                    'message', json_build_object('mid', m.mid, 'text', m.text)) AS messaging
+             FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id
+             JOIN customers cu ON cu.id = c.customer_id
+             JOIN merchants mc ON mc.id = m.merchant_id
+            WHERE m.direction = 'in' AND m.mid LIKE 'history-%'
+         ), webhook AS (
+           INSERT INTO webhook_events (id, source, merchant_id, raw_body, status, attempts, received_at, processed_at)
+           SELECT id, 'instagram', merchant_id,
+                  convert_to(json_build_object('object', 'instagram', 'entry', json_build_array(json_build_object(
+                    'id', account_id, 'time', at_ms, 'messaging', json_build_array(messaging))))::text, 'UTF8'),
+                  'processed', 1, occurred_at, occurred_at + interval '1 second'
+             FROM event
+         )
+         INSERT INTO inbound_events (webhook_event_id, merchant_id, account_id, kind, event_key, status, occurred_at, payload)
+         SELECT id, merchant_id, account_id, 'message', mid, 'applied', occurred_at, messaging::jsonb FROM event`,
       );
       await client.query(
         `INSERT INTO delivery_parts (merchant_id, message_id, seq, kind, text, status, attempts, attempted_at)
