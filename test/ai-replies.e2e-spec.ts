@@ -250,6 +250,76 @@ describe('AI replies (e2e)', () => {
     ]);
   });
 
+  it('answers a turn again within seconds when PostgreSQL went away after its reply was stored, and lost the store', async () => {
+    const customer = newCustomer();
+    model.answer(() => ({ answer: GREETING }));
+    const db = database(radd.app);
+    // The reply's `sending` mark meets a server shutting down (SQLSTATE 57P01), for this
+    // customer only, until the row naming them is gone.
+    await db.query(`CREATE TABLE shutting_down_for (igsid text PRIMARY KEY)`);
+    await db.query(`INSERT INTO shutting_down_for VALUES ($1)`, [customer]);
+    await db.query(`
+      CREATE FUNCTION refuse_sending_mark() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'sending' AND EXISTS (
+             SELECT 1 FROM messages m
+               JOIN conversations c ON c.id = m.conversation_id
+               JOIN customers cu ON cu.id = c.customer_id
+               JOIN shutting_down_for s ON s.igsid = cu.igsid
+              WHERE m.id = NEW.message_id) THEN
+          RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = '57P01';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await db.query(
+      `CREATE TRIGGER refuse_sending_mark BEFORE UPDATE ON delivery_parts
+         FOR EACH ROW EXECUTE FUNCTION refuse_sending_mark()`,
+    );
+    try {
+      await dm(customer, { mid: `${customer}-1`, text: 'هلو' });
+      const lost = await replyTo(customer);
+      const deliveries = queue(radd.app, QueueName.MessageDelivery);
+      await eventually(() => deliveries.getJob(lost.id), 5_000, 'the hand-over to delivery');
+      // The crash took the reply's store with it (that commit does not wait for the disk): the
+      // turn is unanswered and owed again, as after PostgreSQL's recovery.
+      const conversation = await conversationOf(customer);
+      await db.query(`DELETE FROM messages WHERE id = $1`, [lost.id]);
+      await db.query(`UPDATE conversations SET reply_owed_at = clock_timestamp() WHERE id = $1`, [
+        conversation.id,
+      ]);
+      await db.query(`DELETE FROM shutting_down_for`);
+
+      // Well before the reply sweeper's grace (45 s past the debounce).
+      const reply = await replyTo(customer, 10_000);
+      expect(reply.id).not.toBe(lost.id);
+      await eventually(
+        async () => {
+          const [row] = await db.query<Array<{ delivery_status: string }>>(
+            `SELECT delivery_status FROM messages WHERE id = $1`,
+            [reply.id],
+          );
+          return row.delivery_status === 'sent' ? true : undefined;
+        },
+        10_000,
+        'the reply sent',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(graph.messages.filter((send) => send.recipientId === customer)).toHaveLength(1);
+      const rows = await db.query<Array<{ sender: string; answered_by: string | null }>>(
+        `SELECT sender, answered_by FROM messages WHERE conversation_id = $1 ORDER BY created_at`,
+        [conversation.id],
+      );
+      expect(rows).toEqual([
+        { sender: 'customer', answered_by: reply.id },
+        { sender: 'bot', answered_by: null },
+      ]);
+    } finally {
+      await db.query(`DROP TRIGGER IF EXISTS refuse_sending_mark ON delivery_parts`);
+      await db.query(`DROP FUNCTION IF EXISTS refuse_sending_mark()`);
+      await db.query(`DROP TABLE IF EXISTS shutting_down_for`);
+    }
+  });
+
   it('answers three messages of one burst with one model call that holds all three', async () => {
     const customer = newCustomer();
     const now = Date.now();

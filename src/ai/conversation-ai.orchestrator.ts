@@ -290,6 +290,7 @@ export class ConversationAIOrchestrator {
         continue;
       }
       const replyId = stored.id;
+      this.metrics.aiReplies.inc({ source: decided.source, handover: String(decided.handover) });
       let delivery: DeliveredNow;
       if (prepared && stored.parts.length === prepared.items.length) {
         delivery = await this.sender.deliverPrepared(prepared, replyId, stored.parts);
@@ -297,7 +298,6 @@ export class ConversationAIOrchestrator {
         prepared?.release();
         delivery = await this.sender.deliverNow(merchantId, replyId);
       }
-      this.metrics.aiReplies.inc({ source: decided.source, handover: String(decided.handover) });
       this.logger.log(
         {
           merchantId,

@@ -88,6 +88,26 @@ describe('MessageDeliveryService.deliverNow', () => {
     await expect(delivery.deliverNow('m1', 'r1')).rejects.toThrow('Redis away');
   });
 
+  it('hands the reply over and still rejects when PostgreSQL was away, so that the reply job reads the turn again', async () => {
+    // What pg reports when the server shuts down under a connection (SQLSTATE 57P01).
+    const shutDown = Object.assign(
+      new Error('terminating connection due to administrator command'),
+      {
+        code: '57P01',
+      },
+    );
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      code: 'ECONNREFUSED',
+    });
+    const { delivery, enqueue } = service(2, [
+      () => Promise.reject(shutDown),
+      () => Promise.reject(refused),
+    ]);
+    await expect(delivery.deliverNow('m1', 'r1')).rejects.toBe(shutDown);
+    await expect(delivery.deliverNow('m1', 'r2')).rejects.toBe(refused);
+    expect(enqueue.mock.calls.map(([, id]) => id)).toEqual(['r1', 'r2']);
+  });
+
   it('sends with at most half of the reply slots (AI_CONCURRENCY) at once; the next waits for a place, or goes to a job', async () => {
     jest.useFakeTimers();
     try {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
+import { isTransientStorageError } from 'src/database/transient-errors';
 import { DELIVERY_BACKOFF, deliveryBackoff } from 'src/delivery/delivery-backoff';
 import { DeliveryFailure } from 'src/delivery/delivery-failure';
 import {
@@ -119,8 +120,12 @@ export class MessageDeliveryService {
    * job that waited SENDING_PLACE_WAIT_MS in vain for a place among the process's replies sending
    * (half of AI_CONCURRENCY: a slow or hanging provider then holds at most half of the reply
    * stage's slots, and the rest for a moment; delivery jobs wait for it instead).
-   * Rejects only when even the job could not be queued: the caller's job is then retried, and its
-   * reading of the conversation queues the reply stored but not handed over.
+   * Rejects when even the job could not be queued, and when PostgreSQL or Redis was away (the
+   * message is handed over all the same, if Redis takes it): the reply's store does not wait for
+   * the disk (STORE_REPLY), so a crash of PostgreSQL may have lost it, and a delivery job would
+   * then find nothing to send while the turn stayed unanswered until the reply sweeper's grace.
+   * The caller's job is retried instead, and its reading of the conversation queues a reply
+   * stored but not handed over, or answers again a turn whose reply was lost.
    */
   async deliverNow(merchantId: string, messageId: string): Promise<DeliveredNow> {
     if (!(await this.sending.take(SENDING_PLACE_WAIT_MS))) {
@@ -225,11 +230,13 @@ export class MessageDeliveryService {
     } catch (error) {
       if (error instanceof HandedToJob) return 'queued';
       if (error instanceof UnrecoverableError) return 'failed';
-      return this.handOff(
+      const handedOff = await this.handOff(
         merchantId,
         messageId,
         deliveryBackoff(1, DELIVERY_BACKOFF, error as Error),
       );
+      if (isTransientStorageError(error)) throw error;
+      return handedOff;
     } finally {
       this.sending.give();
     }
