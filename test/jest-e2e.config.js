@@ -11,4 +11,9 @@ module.exports = {
   testTimeout: 30_000,
   // Two cores: one test file at a time keeps timings honest and the machine responsive.
   maxWorkers: 1,
+  // A BullMQ worker closed while its stall check is reading Redis still sets the check's next
+  // timer (stalledInterval, 5 s) once the read returns, and nothing clears it: a test that starts
+  // and closes an app at once can leave one behind, which keeps the process up to 5 s longer.
+  // Jest warns of open handles only past that.
+  openHandlesTimeout: 6_000,
 };
