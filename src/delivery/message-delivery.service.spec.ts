@@ -89,16 +89,10 @@ describe('MessageDeliveryService.deliverNow', () => {
   });
 
   it('hands the reply over and still rejects when PostgreSQL was away, so that the reply job reads the turn again', async () => {
-    // What pg reports when the server shuts down under a connection (SQLSTATE 57P01).
-    const shutDown = Object.assign(
-      new Error('terminating connection due to administrator command'),
-      {
-        code: '57P01',
-      },
-    );
-    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
-      code: 'ECONNREFUSED',
-    });
+    const away = (message: string, code: string) => Object.assign(new Error(message), { code });
+    // What pg reports when the server shuts down under a connection, and when it is gone.
+    const shutDown = away('terminating connection due to administrator command', '57P01');
+    const refused = away('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
     const { delivery, enqueue } = service(2, [
       () => Promise.reject(shutDown),
       () => Promise.reject(refused),
