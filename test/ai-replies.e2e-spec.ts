@@ -236,7 +236,11 @@ describe('AI replies (e2e)', () => {
     const reply = await replyTo(customer);
     const deliveries = queue(radd.app, QueueName.MessageDelivery);
     const job = await eventually(() => deliveries.getJob(reply.id));
-    expect(job.data).toEqual({ merchantId: merchant.id, messageId: reply.id });
+    expect(job.data).toEqual({
+      merchantId: merchant.id,
+      messageId: reply.id,
+      conversationId: (await conversationOf(customer)).id,
+    });
     await eventually(async () => ((await job.isCompleted()) ? true : undefined), 10_000);
     const [row] = await database(radd.app).query<Array<{ delivery_status: string }>>(
       `SELECT delivery_status FROM messages WHERE id = $1`,
@@ -318,6 +322,43 @@ describe('AI replies (e2e)', () => {
       await db.query(`DROP FUNCTION IF EXISTS refuse_sending_mark()`);
       await db.query(`DROP TABLE IF EXISTS shutting_down_for`);
     }
+  });
+
+  it('reads the turn again when the reply a delivery job was handed is gone, its store lost in a crash', async () => {
+    const customer = newCustomer();
+    model.answer(() => ({ answer: GREETING }));
+    await dm(customer, { mid: `${customer}-1`, text: 'هلو' });
+    const first = await replyTo(customer);
+    const sends = () => graph.messages.filter((send) => send.recipientId === customer).length;
+    await eventually(() => Promise.resolve(sends() === 1 ? true : undefined));
+    const conversation = await conversationOf(customer);
+    const db = database(radd.app);
+    // As PostgreSQL's recovery leaves a reply whose store was lost after its job handed it over:
+    // no reply, the turn unanswered and owed, and the delivery job still to run.
+    await db.query(`DELETE FROM messages WHERE id = $1`, [first.id]);
+    await db.query(`UPDATE conversations SET reply_owed_at = clock_timestamp() WHERE id = $1`, [
+      conversation.id,
+    ]);
+    await queue(radd.app, QueueName.MessageDelivery).add(
+      'deliver',
+      { merchantId: merchant.id, messageId: first.id, conversationId: conversation.id },
+      { jobId: first.id },
+    );
+
+    // Well before the reply sweeper's grace (45 s past the debounce).
+    const reply = await replyTo(customer, 10_000);
+    expect(reply.id).not.toBe(first.id);
+    await eventually(() => Promise.resolve(sends() === 2 ? true : undefined), 10_000, 'the send');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sends()).toBe(2);
+    const rows = await db.query<Array<{ sender: string; answered_by: string | null }>>(
+      `SELECT sender, answered_by FROM messages WHERE conversation_id = $1 ORDER BY created_at`,
+      [conversation.id],
+    );
+    expect(rows).toEqual([
+      { sender: 'customer', answered_by: reply.id },
+      { sender: 'bot', answered_by: null },
+    ]);
   });
 
   it('answers three messages of one burst with one model call that holds all three', async () => {

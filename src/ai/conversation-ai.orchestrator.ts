@@ -296,7 +296,7 @@ export class ConversationAIOrchestrator {
         delivery = await this.sender.deliverPrepared(prepared, replyId, stored.parts);
       } else {
         prepared?.release();
-        delivery = await this.sender.deliverNow(merchantId, replyId);
+        delivery = await this.sender.deliverNow(merchantId, replyId, conversationId);
       }
       this.logger.log(
         {

@@ -1,14 +1,15 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError, type Job, type Queue } from 'bullmq';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
 import { isTransientStorageError } from 'src/database/transient-errors';
 import { deliveryBackoff } from 'src/delivery/delivery-backoff';
 import {
+  MESSAGE_NOT_FOUND,
   MessageDeliveryService,
   type DeliveryOutcome,
 } from 'src/delivery/message-delivery.service';
-import type { MessageDeliveryJob } from 'src/queue/jobs';
+import type { AiResponseJob, MessageDeliveryJob } from 'src/queue/jobs';
 import { QueueName, WORKER_LOCK_OPTIONS } from 'src/queue/queue.constants';
 
 /** Consumes `message-delivery`: one outbound message per job (job id = message id). */
@@ -23,6 +24,7 @@ export class MessageDeliveryProcessor extends WorkerHost implements OnApplicatio
   constructor(
     private readonly delivery: MessageDeliveryService,
     @Inject(behaviourConfig.KEY) private readonly behaviour: BehaviourConfig,
+    @InjectQueue(QueueName.AiResponse) private readonly replies: Queue<AiResponseJob>,
   ) {
     super();
   }
@@ -32,12 +34,27 @@ export class MessageDeliveryProcessor extends WorkerHost implements OnApplicatio
   }
 
   async process(job: Job<MessageDeliveryJob>, token?: string): Promise<DeliveryOutcome> {
-    return this.delivery.deliver(job.data.merchantId, job.data.messageId, {
+    const { merchantId, messageId, conversationId } = job.data;
+    const outcome = await this.delivery.deliver(merchantId, messageId, {
       later: async (ms: number, why: string): Promise<never> => {
         await job.moveToDelayed(Date.now() + Math.max(0, Math.round(ms)), token);
         throw new DelayedError(why);
       },
     });
+    if (outcome.outcome === 'skipped' && outcome.reason === MESSAGE_NOT_FOUND && conversationId) {
+      // A reply its own job handed over is gone: its store was lost (see MessageDeliveryJob).
+      // The conversation's turn is read again now; if nothing is left to answer, nothing is sent.
+      await this.replies.add(
+        'reply',
+        { merchantId, conversationId },
+        { jobId: `lost-${messageId}` },
+      );
+      this.logger.warn(
+        { merchantId, messageId, conversationId },
+        'reply to deliver not found; its conversation is read again',
+      );
+    }
+    return outcome;
   }
 
   @OnWorkerEvent('failed')

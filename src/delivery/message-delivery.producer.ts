@@ -17,13 +17,18 @@ export class MessageDeliveryProducer {
    * A job of the message that has already run (completed, or failed for good) would take the call
    * for a duplicate, yet the caller says the message needs a run: that job makes way for a new
    * one. (Two runs of one message can meet: one that found nothing left to send completes while
-   * the other's send fails and hands the message back.)
+   * the other's send fails and hands the message back.) `conversationId`: see MessageDeliveryJob.
    */
-  async enqueue(merchantId: string, messageId: string, delayMs = 0): Promise<void> {
+  async enqueue(
+    merchantId: string,
+    messageId: string,
+    delayMs = 0,
+    conversationId?: string,
+  ): Promise<void> {
     const add = () =>
       this.queue.add(
         'deliver',
-        { merchantId, messageId },
+        { merchantId, messageId, ...(conversationId ? { conversationId } : {}) },
         {
           jobId: messageId,
           backoff: { type: DELIVERY_BACKOFF },

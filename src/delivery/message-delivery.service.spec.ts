@@ -19,7 +19,9 @@ type Run = (control: DeliveryJobControl) => Promise<DeliveryOutcome>;
  * test/delivery.e2e-spec.ts; here, what a reply's own job does with each way a run can end.
  */
 function service(aiConcurrency: number, runs: Run[]) {
-  const enqueue = jest.fn<Promise<void>, [string, string, number?]>(() => Promise.resolve());
+  const enqueue = jest.fn<Promise<void>, [string, string, number?, string?]>(() =>
+    Promise.resolve(),
+  );
   const behaviour: BehaviourConfig = {
     aiDebounceMs: 0,
     botPauseOnHumanMinutes: 30,
@@ -55,15 +57,15 @@ const sent: Run = () => Promise.resolve({ outcome: 'sent', parts: 1 });
 describe('MessageDeliveryService.deliverNow', () => {
   it('sends without a delivery job when the run goes through', async () => {
     const { delivery, enqueue, deliver } = service(2, [sent]);
-    await expect(delivery.deliverNow('m1', 'r1')).resolves.toBe('sent');
+    await expect(delivery.deliverNow('m1', 'r1', 'c1')).resolves.toBe('sent');
     expect(deliver).toHaveBeenCalledTimes(1);
     expect(enqueue).not.toHaveBeenCalled();
   });
 
   it('hands a run that would be set aside to a delivery job due at the same time', async () => {
     const { delivery, enqueue } = service(2, [(control) => control.later(700, 'waiting')]);
-    await expect(delivery.deliverNow('m1', 'r1')).resolves.toBe('queued');
-    expect(enqueue).toHaveBeenCalledWith('m1', 'r1', 700);
+    await expect(delivery.deliverNow('m1', 'r1', 'c1')).resolves.toBe('queued');
+    expect(enqueue).toHaveBeenCalledWith('m1', 'r1', 700, 'c1');
   });
 
   it('hands a failed send to a delivery job after the first backoff, and a permanent failure to none', async () => {
@@ -72,20 +74,20 @@ describe('MessageDeliveryService.deliverNow', () => {
       () => Promise.reject(transient),
       () => Promise.reject(new UnrecoverableError('window_closed')),
     ]);
-    await expect(delivery.deliverNow('m1', 'r1')).resolves.toBe('queued');
+    await expect(delivery.deliverNow('m1', 'r1', 'c1')).resolves.toBe('queued');
     expect(enqueue).toHaveBeenCalledTimes(1);
     const [, id, delay] = enqueue.mock.calls[0];
     expect(id).toBe('r1');
     expect(delay).toBeGreaterThanOrEqual(1_600);
     expect(delay).toBeLessThanOrEqual(2_000);
-    await expect(delivery.deliverNow('m1', 'r2')).resolves.toBe('failed');
+    await expect(delivery.deliverNow('m1', 'r2', 'c1')).resolves.toBe('failed');
     expect(enqueue).toHaveBeenCalledTimes(1);
   });
 
   it('rejects when the hand-off itself fails, so that the reply job is retried', async () => {
     const { delivery, enqueue } = service(2, [() => Promise.reject(new Error('database away'))]);
     enqueue.mockRejectedValueOnce(new Error('Redis away'));
-    await expect(delivery.deliverNow('m1', 'r1')).rejects.toThrow('Redis away');
+    await expect(delivery.deliverNow('m1', 'r1', 'c1')).rejects.toThrow('Redis away');
   });
 
   it('hands the reply over and still rejects when PostgreSQL was away, so that the reply job reads the turn again', async () => {
@@ -97,8 +99,8 @@ describe('MessageDeliveryService.deliverNow', () => {
       () => Promise.reject(shutDown),
       () => Promise.reject(refused),
     ]);
-    await expect(delivery.deliverNow('m1', 'r1')).rejects.toBe(shutDown);
-    await expect(delivery.deliverNow('m1', 'r2')).rejects.toBe(refused);
+    await expect(delivery.deliverNow('m1', 'r1', 'c1')).rejects.toBe(shutDown);
+    await expect(delivery.deliverNow('m1', 'r2', 'c1')).rejects.toBe(refused);
     expect(enqueue.mock.calls.map(([, id]) => id)).toEqual(['r1', 'r2']);
   });
 
@@ -115,11 +117,11 @@ describe('MessageDeliveryService.deliverNow', () => {
           };
         });
       const { delivery, enqueue, deliver } = service(4, [held, held, held, held]);
-      const first = delivery.deliverNow('m1', 'r1');
-      const second = delivery.deliverNow('m2', 'r2');
+      const first = delivery.deliverNow('m1', 'r1', 'c1');
+      const second = delivery.deliverNow('m2', 'r2', 'c1');
       await jest.advanceTimersByTimeAsync(0);
       // Both places taken: the third waits, and gets the place the first gives back.
-      const third = delivery.deliverNow('m3', 'r3');
+      const third = delivery.deliverNow('m3', 'r3', 'c1');
       await jest.advanceTimersByTimeAsync(SENDING_PLACE_WAIT_MS - 100);
       expect(deliver).toHaveBeenCalledTimes(2);
       release();
@@ -129,11 +131,11 @@ describe('MessageDeliveryService.deliverNow', () => {
       expect(enqueue).not.toHaveBeenCalled();
       // A fourth and a fifth while the third sends: the fourth gets the free place, the fifth
       // waits in vain and goes to a delivery job.
-      const fourth = delivery.deliverNow('m4', 'r4');
-      const fifth = delivery.deliverNow('m5', 'r5');
+      const fourth = delivery.deliverNow('m4', 'r4', 'c1');
+      const fifth = delivery.deliverNow('m5', 'r5', 'c1');
       await jest.advanceTimersByTimeAsync(SENDING_PLACE_WAIT_MS);
       await expect(fifth).resolves.toBe('queued');
-      expect(enqueue).toHaveBeenCalledWith('m5', 'r5', 0);
+      expect(enqueue).toHaveBeenCalledWith('m5', 'r5', 0, 'c1');
       release();
       await expect(Promise.all([third, fourth])).resolves.toEqual(['sent', 'sent']);
       expect(deliver).toHaveBeenCalledTimes(4);

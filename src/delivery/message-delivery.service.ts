@@ -59,6 +59,16 @@ interface RunControl extends DeliveryJobControl {
  */
 export const SENDING_PLACE_WAIT_MS = 500;
 
+/** Why a run skipped a message that is not stored (any more, or after all). */
+export const MESSAGE_NOT_FOUND = 'message not found';
+
+/** A reply its own job sends: ids only. */
+interface StoredReply {
+  merchantId: string;
+  messageId: string;
+  conversationId: string;
+}
+
 /** A run from the reply's own job left the rest to a `message-delivery` job. */
 class HandedToJob extends Error {}
 
@@ -127,13 +137,14 @@ export class MessageDeliveryService {
    * The caller's job is retried instead, and its reading of the conversation queues a reply
    * stored but not handed over, or answers again a turn whose reply was lost.
    */
-  async deliverNow(merchantId: string, messageId: string): Promise<DeliveredNow> {
-    if (!(await this.sending.take(SENDING_PLACE_WAIT_MS))) {
-      return this.handOff(merchantId, messageId, 0);
-    }
-    return this.fromReplyJob(merchantId, messageId, (control) =>
-      this.deliver(merchantId, messageId, control),
-    );
+  async deliverNow(
+    merchantId: string,
+    messageId: string,
+    conversationId: string,
+  ): Promise<DeliveredNow> {
+    const reply = { merchantId, messageId, conversationId };
+    if (!(await this.sending.take(SENDING_PLACE_WAIT_MS))) return this.handOff(reply, 0);
+    return this.fromReplyJob(reply, (control) => this.deliver(merchantId, messageId, control));
   }
 
   /**
@@ -198,15 +209,21 @@ export class MessageDeliveryService {
     const places = this.held.get(prepared);
     if (!places?.held) throw new Error('a prepared send is sent once, and not once released');
     places.held = false;
-    return this.fromReplyJob(message.merchantId, messageId, (control) =>
+    const reply = {
+      merchantId: message.merchantId,
+      messageId,
+      conversationId: message.conversationId,
+    };
+    return this.fromReplyJob(reply, (control) =>
       this.admitted(message.merchantId, control, (run) =>
         this.deliverAdmitted(message.merchantId, messageId, run, { message, rows }),
       ),
     );
   }
 
-  private async handOff(merchantId: string, messageId: string, ms: number): Promise<DeliveredNow> {
-    await this.producer.enqueue(merchantId, messageId, ms);
+  /** Hands a reply to a `message-delivery` job, due in `ms`, with its conversation. */
+  private async handOff(reply: StoredReply, ms: number): Promise<DeliveredNow> {
+    await this.producer.enqueue(reply.merchantId, reply.messageId, ms, reply.conversationId);
     return 'queued';
   }
 
@@ -215,14 +232,13 @@ export class MessageDeliveryService {
    * a delivery job aside or retry it hands the message to a `message-delivery` job instead.
    */
   private async fromReplyJob(
-    merchantId: string,
-    messageId: string,
+    reply: StoredReply,
     run: (control: DeliveryJobControl) => Promise<DeliveryOutcome>,
   ): Promise<DeliveredNow> {
     try {
       const done = await run({
         later: async (ms: number, why: string): Promise<never> => {
-          await this.handOff(merchantId, messageId, ms);
+          await this.handOff(reply, ms);
           throw new HandedToJob(why);
         },
       });
@@ -231,8 +247,7 @@ export class MessageDeliveryService {
       if (error instanceof HandedToJob) return 'queued';
       if (error instanceof UnrecoverableError) return 'failed';
       const handedOff = await this.handOff(
-        merchantId,
-        messageId,
+        reply,
         deliveryBackoff(1, DELIVERY_BACKOFF, error as Error),
       );
       if (isTransientStorageError(error)) throw error;
@@ -289,7 +304,7 @@ export class MessageDeliveryService {
     planned?: { message: OutboundMessage; rows: PartRow[] },
   ): Promise<DeliveryOutcome> {
     const message = planned?.message ?? (await this.store.load(merchantId, messageId));
-    if (!message) return { outcome: 'skipped', reason: 'message not found' };
+    if (!message) return { outcome: 'skipped', reason: MESSAGE_NOT_FOUND };
     if (message.deliveryStatus === 'failed') return { outcome: 'skipped', reason: 'failed before' };
     const commentId =
       typeof message.meta.replyToCommentId === 'string' ? message.meta.replyToCommentId : undefined;

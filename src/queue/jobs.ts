@@ -18,4 +18,10 @@ export interface AiResponseJob {
 export interface MessageDeliveryJob {
   merchantId: string;
   messageId: string;
+  /**
+   * A reply its own job handed over: the conversation it answers. The reply's store does not wait
+   * for the disk, and a crash of PostgreSQL may lose it; a job that then finds no message has the
+   * conversation's turn read again at once, instead of after the reply sweeper's grace.
+   */
+  conversationId?: string;
 }
