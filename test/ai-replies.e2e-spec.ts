@@ -223,6 +223,32 @@ describe('AI replies (e2e)', () => {
     expect(question.intent).toBe('price_inquiry');
   });
 
+  /** What a crash leaves of a reply whose store did not reach the disk: the turn owed again. */
+  async function loseReply(conversationId: string, replyId: string): Promise<void> {
+    // The turn's `answered_by` goes with the reply (ON DELETE SET NULL).
+    await database(radd.app).query(`DELETE FROM messages WHERE id = $1`, [replyId]);
+    await database(radd.app).query(
+      `UPDATE conversations SET reply_owed_at = clock_timestamp() WHERE id = $1`,
+      [conversationId],
+    );
+  }
+
+  /** The conversation holds one customer message and one reply, which answers it. */
+  async function expectOneMessageAnsweredBy(
+    conversationId: string,
+    replyId: string,
+  ): Promise<void> {
+    const rows = await database(radd.app).query<
+      Array<{ sender: string; answered_by: string | null }>
+    >(`SELECT sender, answered_by FROM messages WHERE conversation_id = $1 ORDER BY created_at`, [
+      conversationId,
+    ]);
+    expect(rows).toEqual([
+      { sender: 'customer', answered_by: replyId },
+      { sender: 'bot', answered_by: null },
+    ]);
+  }
+
   it('hands a reply whose send failed to a delivery job, which sends it once after its backoff', async () => {
     const customer = newCustomer();
     model.answer(() => ({ answer: GREETING }));
@@ -287,10 +313,7 @@ describe('AI replies (e2e)', () => {
       // The crash took the reply's store with it (that commit does not wait for the disk): the
       // turn is unanswered and owed again, as after PostgreSQL's recovery.
       const conversation = await conversationOf(customer);
-      await db.query(`DELETE FROM messages WHERE id = $1`, [lost.id]);
-      await db.query(`UPDATE conversations SET reply_owed_at = clock_timestamp() WHERE id = $1`, [
-        conversation.id,
-      ]);
+      await loseReply(conversation.id, lost.id);
       await db.query(`DELETE FROM shutting_down_for`);
 
       // Well before the reply sweeper's grace (45 s past the debounce).
@@ -309,14 +332,7 @@ describe('AI replies (e2e)', () => {
       );
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(graph.messages.filter((send) => send.recipientId === customer)).toHaveLength(1);
-      const rows = await db.query<Array<{ sender: string; answered_by: string | null }>>(
-        `SELECT sender, answered_by FROM messages WHERE conversation_id = $1 ORDER BY created_at`,
-        [conversation.id],
-      );
-      expect(rows).toEqual([
-        { sender: 'customer', answered_by: reply.id },
-        { sender: 'bot', answered_by: null },
-      ]);
+      await expectOneMessageAnsweredBy(conversation.id, reply.id);
     } finally {
       await db.query(`DROP TRIGGER IF EXISTS refuse_sending_mark ON delivery_parts`);
       await db.query(`DROP FUNCTION IF EXISTS refuse_sending_mark()`);
@@ -332,13 +348,9 @@ describe('AI replies (e2e)', () => {
     const sends = () => graph.messages.filter((send) => send.recipientId === customer).length;
     await eventually(() => Promise.resolve(sends() === 1 ? true : undefined));
     const conversation = await conversationOf(customer);
-    const db = database(radd.app);
     // As PostgreSQL's recovery leaves a reply whose store was lost after its job handed it over:
     // no reply, the turn unanswered and owed, and the delivery job still to run.
-    await db.query(`DELETE FROM messages WHERE id = $1`, [first.id]);
-    await db.query(`UPDATE conversations SET reply_owed_at = clock_timestamp() WHERE id = $1`, [
-      conversation.id,
-    ]);
+    await loseReply(conversation.id, first.id);
     await queue(radd.app, QueueName.MessageDelivery).add(
       'deliver',
       { merchantId: merchant.id, messageId: first.id, conversationId: conversation.id },
@@ -351,14 +363,7 @@ describe('AI replies (e2e)', () => {
     await eventually(() => Promise.resolve(sends() === 2 ? true : undefined), 10_000, 'the send');
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(sends()).toBe(2);
-    const rows = await db.query<Array<{ sender: string; answered_by: string | null }>>(
-      `SELECT sender, answered_by FROM messages WHERE conversation_id = $1 ORDER BY created_at`,
-      [conversation.id],
-    );
-    expect(rows).toEqual([
-      { sender: 'customer', answered_by: reply.id },
-      { sender: 'bot', answered_by: null },
-    ]);
+    await expectOneMessageAnsweredBy(conversation.id, reply.id);
   });
 
   it('answers three messages of one burst with one model call that holds all three', async () => {
