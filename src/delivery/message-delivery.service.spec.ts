@@ -90,20 +90,6 @@ describe('MessageDeliveryService.deliverNow', () => {
     await expect(delivery.deliverNow('m1', 'r1', 'c1')).rejects.toThrow('Redis away');
   });
 
-  it('hands the reply over and still rejects when PostgreSQL was away, so that the reply job reads the turn again', async () => {
-    const away = (message: string, code: string) => Object.assign(new Error(message), { code });
-    // What pg reports when the server shuts down under a connection, and when it is gone.
-    const shutDown = away('terminating connection due to administrator command', '57P01');
-    const refused = away('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
-    const { delivery, enqueue } = service(2, [
-      () => Promise.reject(shutDown),
-      () => Promise.reject(refused),
-    ]);
-    await expect(delivery.deliverNow('m1', 'r1', 'c1')).rejects.toBe(shutDown);
-    await expect(delivery.deliverNow('m1', 'r2', 'c1')).rejects.toBe(refused);
-    expect(enqueue.mock.calls.map(([, id]) => id)).toEqual(['r1', 'r2']);
-  });
-
   it('sends with at most half of the reply slots (AI_CONCURRENCY) at once; the next waits for a place, or goes to a job', async () => {
     jest.useFakeTimers();
     try {

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
-import { isTransientStorageError } from 'src/database/transient-errors';
 import { DELIVERY_BACKOFF, deliveryBackoff } from 'src/delivery/delivery-backoff';
 import { DeliveryFailure } from 'src/delivery/delivery-failure';
 import {
@@ -130,12 +129,10 @@ export class MessageDeliveryService {
    * job that waited SENDING_PLACE_WAIT_MS in vain for a place among the process's replies sending
    * (half of AI_CONCURRENCY: a slow or hanging provider then holds at most half of the reply
    * stage's slots, and the rest for a moment; delivery jobs wait for it instead).
-   * Rejects when even the job could not be queued, and when PostgreSQL or Redis was away (the
-   * message is handed over all the same, if Redis takes it): the reply's store does not wait for
-   * the disk (STORE_REPLY), so a crash of PostgreSQL may have lost it, and a delivery job would
-   * then find nothing to send while the turn stayed unanswered until the reply sweeper's grace.
-   * The caller's job is retried instead, and its reading of the conversation queues a reply
-   * stored but not handed over, or answers again a turn whose reply was lost.
+   * The job carries the reply's conversation: should a crash of PostgreSQL have lost the reply's
+   * store (it does not wait for the disk), the job finds no reply and has the turn read again.
+   * Rejects only when even the job could not be queued: the caller's job is then retried, and its
+   * reading of the conversation queues the reply stored but not handed over.
    */
   async deliverNow(
     merchantId: string,
@@ -246,12 +243,7 @@ export class MessageDeliveryService {
     } catch (error) {
       if (error instanceof HandedToJob) return 'queued';
       if (error instanceof UnrecoverableError) return 'failed';
-      const handedOff = await this.handOff(
-        reply,
-        deliveryBackoff(1, DELIVERY_BACKOFF, error as Error),
-      );
-      if (isTransientStorageError(error)) throw error;
-      return handedOff;
+      return this.handOff(reply, deliveryBackoff(1, DELIVERY_BACKOFF, error as Error));
     } finally {
       this.sending.give();
     }
