@@ -256,6 +256,57 @@ describe('Instagram webhook: receiving (e2e)', () => {
     });
   });
 
+  describe('PostgreSQL not keeping up', () => {
+    it('answers 503 to an event whose commit cannot begin within 3 s, and stores only the answered', async () => {
+      const { Client } = await import('pg');
+      const blocker = new Client({ connectionString: process.env.DATABASE_URL });
+      await blocker.connect();
+      const before = await stored();
+      const account = accountId();
+      const post = (n: number) =>
+        postSigned(radd.url, textDm(account, '5678', `mid-held-${account}-${n}`, 'hello'));
+      const output = captureOutput();
+      try {
+        // Inserts wait for this lock: the API's four commits are held, and a fifth event queues.
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE webhook_events IN SHARE MODE');
+        const held = [1, 2, 3, 4].map(post);
+        await eventually(async () => {
+          const { rows } = await blocker.query<{ count: string }>(
+            "SELECT count(*) FROM pg_locks WHERE relation = 'webhook_events'::regclass AND NOT granted",
+          );
+          return Number(rows[0].count) === 4 ? true : undefined;
+        });
+        const startedAt = Date.now();
+        const refused = await post(5);
+        const waited = Date.now() - startedAt;
+        expect(refused.status).toBe(503);
+        expect(await refused.json()).toEqual({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'storage is busy, retry later',
+        });
+        expect(waited).toBeGreaterThanOrEqual(2_900);
+        expect(waited).toBeLessThan(4_500);
+        await blocker.query('COMMIT');
+        expect((await Promise.all(held)).map((res) => res.status)).toEqual([200, 200, 200, 200]);
+      } finally {
+        output.stop();
+        await blocker.query('ROLLBACK').catch(() => undefined);
+        await blocker.end();
+      }
+      expect(await stored()).toBe(before + 4);
+      expect(output.text()).toContain('PostgreSQL is not keeping up with webhooks');
+      const metrics = await (await fetch(`${radd.url}/metrics`)).text();
+      expect(metrics).toMatch(
+        /radd_webhook_requests_total\{source="instagram",outcome="busy"\} 1\b/,
+      );
+      // Meta's retry, once PostgreSQL keeps up, is stored.
+      expect((await post(5)).status).toBe(200);
+      expect(await stored()).toBe(before + 5);
+    });
+  });
+
   describe('routing', () => {
     it('knows merchants by their Page id as well as their Instagram account id', async () => {
       const pageId = accountId();

@@ -33,7 +33,7 @@ export class MetricsService {
 
   readonly webhookRequests = new Counter({
     name: 'radd_webhook_requests_total',
-    help: 'Webhook requests by source and outcome (accepted, forged, throttled, malformed, unavailable)',
+    help: 'Webhook requests by source and outcome (accepted, forged, throttled, malformed, unavailable, busy)',
     labelNames: ['source', 'outcome'] as const,
     registers: [this.registry],
   });

@@ -74,6 +74,8 @@ export class InstagramWebhookController {
         throw new BadRequestException(result.reason);
       case 'unavailable':
         throw new ServiceUnavailableException('storage is unavailable, retry later');
+      case 'busy':
+        throw new ServiceUnavailableException('storage is busy, retry later');
     }
   }
 }

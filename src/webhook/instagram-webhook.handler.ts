@@ -5,7 +5,7 @@ import { AuthFailureLimiter } from 'src/webhook/auth-failure.limiter';
 import { safeEqual } from 'src/common/safe-equal';
 import { isValidMetaSignature } from 'src/webhook/meta-signature';
 import { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
-import { WebhookEventStore } from 'src/webhook/webhook-event.store';
+import { WebhookEventStore, WebhookStoreBusyError } from 'src/webhook/webhook-event.store';
 
 export interface IncomingWebhook {
   rawBody: Buffer;
@@ -20,7 +20,8 @@ export type WebhookOutcome =
   | { outcome: 'forged' }
   | { outcome: 'throttled' }
   | { outcome: 'malformed'; reason: string }
-  | { outcome: 'unavailable' };
+  | { outcome: 'unavailable' }
+  | { outcome: 'busy' };
 
 /**
  * Meta's side of Radd: the verification handshake, and every POST verified over its raw bytes,
@@ -57,6 +58,8 @@ export class InstagramWebhookHandler {
     try {
       eventId = await this.store.append('instagram', webhook.rawBody);
     } catch (error) {
+      // The store logs its own refusals, once in a while: under overload there are many.
+      if (error instanceof WebhookStoreBusyError) return { outcome: 'busy' };
       this.logger.error(
         { err: error, requestId: webhook.requestId },
         'could not store a webhook event; Meta will retry',

@@ -4,7 +4,7 @@ import { AuthFailureLimiter } from 'src/webhook/auth-failure.limiter';
 import type { WebhookOutcome } from 'src/webhook/instagram-webhook.handler';
 import { parseManyChatInbound } from 'src/webhook/manychat-inbound';
 import { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
-import { WebhookEventStore } from 'src/webhook/webhook-event.store';
+import { WebhookEventStore, WebhookStoreBusyError } from 'src/webhook/webhook-event.store';
 
 export interface IncomingManyChat {
   merchantId: string;
@@ -53,6 +53,7 @@ export class ManyChatWebhookHandler {
     try {
       eventId = await this.store.append('manychat', request.rawBody, request.merchantId);
     } catch (error) {
+      if (error instanceof WebhookStoreBusyError) return { outcome: 'busy' };
       this.logger.error(
         { err: error, requestId: request.requestId },
         'could not store a ManyChat message',

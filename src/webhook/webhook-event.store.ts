@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -9,6 +9,8 @@ interface PendingEvent {
   source: WebhookSource;
   merchantId: string | null;
   rawBody: Buffer;
+  /** Epoch ms when it began waiting for a commit. */
+  queuedAt: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -17,29 +19,77 @@ interface PendingEvent {
 const MAX_BATCH = 256;
 /** Commits in flight at once per process (each holds one pooled connection). */
 const MAX_IN_FLIGHT = 4;
+/** Raw bytes that may wait for a commit; a request beyond them is refused at once. */
+export const MAX_WAITING_BYTES = 64 * 1024 * 1024;
+/**
+ * How long an event may wait for its commit to begin. Meta wants an answer within 5 s: an event
+ * still waiting after this is refused, so that Meta sends it again, instead of being answered late.
+ */
+export const MAX_WAIT_MS = 3_000;
+/** Refusals are logged in one line per this interval at most. */
+const BUSY_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * PostgreSQL is not keeping up (or not answering): the event was not stored, and its sender should
+ * deliver it again later.
+ */
+export class WebhookStoreBusyError extends Error {
+  constructor(reason: string) {
+    super(`webhook storage is busy: ${reason}`);
+    this.name = 'WebhookStoreBusyError';
+  }
+}
 
 /**
  * Durable storage of raw webhook bodies with group commit: requests that arrive while a commit is
  * under way are written together by the next one, so each caller still waits for its own durable
  * commit but many share one WAL flush. With no load a request is written at once.
+ *
+ * The wait is bounded: when the bodies waiting for a commit pass `MAX_WAITING_BYTES`, or an event
+ * has waited `MAX_WAIT_MS` without its commit beginning, events are refused with
+ * `WebhookStoreBusyError` rather than held. A refused event was never written.
  */
 @Injectable()
 export class WebhookEventStore {
+  private readonly logger = new Logger(WebhookEventStore.name);
   private pending: PendingEvent[] = [];
+  private waitingBytes = 0;
   private inFlight = 0;
+  private expiry: NodeJS.Timeout | null = null;
+  private refused = 0;
+  private lastBusyLogAt = 0;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Resolves with the event id once the body is committed; rejects when PostgreSQL fails. */
+  /**
+   * Resolves with the event id once the body is committed; rejects when PostgreSQL fails, or with
+   * `WebhookStoreBusyError` when the event cannot be written in time.
+   */
   append(
     source: WebhookSource,
     rawBody: Buffer,
     merchantId: string | null = null,
   ): Promise<string> {
+    if (this.waitingBytes + rawBody.length > MAX_WAITING_BYTES && this.pending.length > 0) {
+      this.noteRefusals(1);
+      return Promise.reject(
+        new WebhookStoreBusyError(`${this.waitingBytes} bytes already wait for a commit`),
+      );
+    }
     const id = randomUUID();
     return new Promise<string>((resolve, reject) => {
-      this.pending.push({ id, source, merchantId, rawBody, resolve: () => resolve(id), reject });
+      this.pending.push({
+        id,
+        source,
+        merchantId,
+        rawBody,
+        queuedAt: Date.now(),
+        resolve: () => resolve(id),
+        reject,
+      });
+      this.waitingBytes += rawBody.length;
       if (this.inFlight < MAX_IN_FLIGHT) void this.flush();
+      else this.armExpiry();
     });
   }
 
@@ -47,7 +97,7 @@ export class WebhookEventStore {
     this.inFlight += 1;
     try {
       while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, MAX_BATCH);
+        const batch = this.take(MAX_BATCH);
         try {
           await this.dataSource.query(
             `INSERT INTO webhook_events (id, source, merchant_id, raw_body)
@@ -67,5 +117,51 @@ export class WebhookEventStore {
     } finally {
       this.inFlight -= 1;
     }
+  }
+
+  /** The first `count` waiting events, no longer waiting. */
+  private take(count: number): PendingEvent[] {
+    const taken = this.pending.splice(0, count);
+    for (const event of taken) this.waitingBytes -= event.rawBody.length;
+    return taken;
+  }
+
+  /** Refuses, when it is due, whatever has waited too long; only while every commit is busy. */
+  private armExpiry(): void {
+    if (this.expiry !== null || this.pending.length === 0) return;
+    const dueIn = Math.max(0, this.pending[0].queuedAt + MAX_WAIT_MS - Date.now());
+    this.expiry = setTimeout(() => {
+      this.expiry = null;
+      this.expire();
+      this.armExpiry();
+    }, dueIn);
+    this.expiry.unref();
+  }
+
+  private expire(): void {
+    const cutoff = Date.now() - MAX_WAIT_MS;
+    let stale = 0;
+    while (stale < this.pending.length && this.pending[stale].queuedAt <= cutoff) stale += 1;
+    if (stale === 0) return;
+    const error = new WebhookStoreBusyError(`no commit began within ${MAX_WAIT_MS} ms`);
+    this.take(stale).forEach((event) => event.reject(error));
+    this.noteRefusals(stale);
+  }
+
+  private noteRefusals(count: number): void {
+    this.refused += count;
+    const now = Date.now();
+    if (now - this.lastBusyLogAt < BUSY_LOG_INTERVAL_MS) return;
+    this.logger.warn(
+      {
+        refused: this.refused,
+        waiting: this.pending.length,
+        waitingBytes: this.waitingBytes,
+        commitsInFlight: this.inFlight,
+      },
+      'PostgreSQL is not keeping up with webhooks: refusing some with 503 so that they come again',
+    );
+    this.refused = 0;
+    this.lastBusyLogAt = now;
   }
 }
