@@ -245,6 +245,19 @@ export class OwnRedis {
     await exited;
   }
 
+  /**
+   * SIGSTOP: the server stops answering but keeps its connections open, as behind a network
+   * partition; commands sent meanwhile wait for `resume`. Its clock runs on: keys with a TTL that
+   * passed while it was frozen expire when it resumes.
+   */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   /** Removes what the server persisted (it must be stopped): the next start begins empty. */
   forgetData(): void {
     for (const entry of readdirSync(this.dir)) {

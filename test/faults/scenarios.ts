@@ -17,6 +17,7 @@ function trigger(): { fire: () => void; fired: Promise<void> } {
 }
 
 const REDIS_DOWN_MS = 5_000;
+const REDIS_UNREACHABLE_MS = 60_000;
 const POSTGRES_DOWN_MS = 5_000;
 const MANYCHAT_FAULT_MS = 30_000;
 /** DMs sent at once just before the API is killed, so that some are cut off mid-request. */
@@ -51,6 +52,21 @@ export const SCENARIOS: Scenario[] = [
       await run.env.redis.start();
       run.faultEnd = Date.now();
       run.note('redis-server restarted empty');
+    },
+  },
+  // perf-reliability G6 (e): no error to act on, only silence, for longer than any job's lock.
+  {
+    name: 'redis-unreachable',
+    title: `Redis unreachable for ${REDIS_UNREACHABLE_MS / 1000} s (frozen with SIGSTOP: connections hang, nothing is refused), then back`,
+    async inject(run) {
+      await at(run, 0.3);
+      run.faultStart = Date.now();
+      run.env.redis.freeze();
+      run.note('redis-server frozen (SIGSTOP)');
+      await sleep(REDIS_UNREACHABLE_MS);
+      run.env.redis.resume();
+      run.faultEnd = Date.now();
+      run.note('redis-server resumed (SIGCONT)');
     },
   },
   {
