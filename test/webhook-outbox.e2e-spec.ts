@@ -1,5 +1,14 @@
+import { QueueName } from 'src/queue/queue.constants';
+import { OutboxSweeper } from 'src/webhook/outbox.sweeper';
 import { startApp, type TestApp } from 'test/utils/app';
-import { createMerchant, database, eventually, postSigned, textDm } from 'test/utils/instagram';
+import {
+  createMerchant,
+  database,
+  eventually,
+  postSigned,
+  queue,
+  textDm,
+} from 'test/utils/instagram';
 import { OwnRedis } from 'test/utils/redis-server';
 
 describe('Instagram webhook: Redis down after the commit (e2e)', () => {
@@ -120,4 +129,80 @@ describe('Redis back from an outage without its data (e2e)', () => {
     );
     expect(bot).toBe(1);
   }, 60_000);
+});
+
+describe('Outbox sweeper: more events than a page (e2e)', () => {
+  let redis: OwnRedis;
+  let radd: TestApp;
+  const ours: string[] = [];
+
+  beforeAll(async () => {
+    redis = await OwnRedis.start();
+    // The API role alone: no worker takes the jobs, so they stay queued. No periodic sweep within
+    // the test: each pass is the test's, or Redis coming back.
+    radd = await startApp({ APP_ROLE: 'api', REDIS_URL: redis.url, OUTBOX_SWEEP_MS: '600000' });
+  });
+  afterAll(async () => {
+    // Out of the way of whatever runs on this database next.
+    await database(radd.app).query(
+      `UPDATE webhook_events SET status = 'processed' WHERE id = ANY($1)`,
+      [ours],
+    );
+    await radd.close();
+    await redis.kill();
+  });
+
+  /** Stores events as the API would, `secondsAgo` old (1 ms apart), with no job; returns ids. */
+  const storeEvents = async (count: number, secondsAgo: number): Promise<string[]> => {
+    const rows = await database(radd.app).query<Array<{ id: string }>>(
+      `INSERT INTO webhook_events (source, raw_body, received_at)
+       SELECT 'instagram', convert_to('{"object":"instagram","entry":[]}', 'UTF8'),
+              now() - make_interval(secs => $2) - n * interval '1 ms'
+         FROM generate_series(1, $1::int) AS n RETURNING id`,
+      [count, secondsAgo],
+    );
+    const ids = rows.map((row) => row.id);
+    ours.push(...ids);
+    return ids;
+  };
+  const jobs = () => queue(radd.app, QueueName.ProcessWebhook);
+  const withoutJob = async (ids: string[]): Promise<number> => {
+    const states = await Promise.all(ids.map((id) => jobs().getJobState(id)));
+    return states.filter((state) => state === 'unknown').length;
+  };
+
+  it('reaches an event whose job was lost behind more than a page of events still queued', async () => {
+    // 500 older events waiting for the worker with their jobs (a backlog), then one whose add
+    // was lost.
+    const waiting = await storeEvents(500, 120);
+    await jobs().addBulk(
+      waiting.map((id) => ({
+        name: 'instagram',
+        data: { webhookEventId: id },
+        opts: { jobId: id },
+      })),
+    );
+    const [lost] = await storeEvents(1, 30);
+    const sweeper = radd.app.get(OutboxSweeper);
+    let passes = 0;
+    while ((await jobs().getJobState(lost)) === 'unknown' && passes < 3) {
+      await sweeper.sweep();
+      passes += 1;
+    }
+    expect(await jobs().getJobState(lost)).toBe('waiting');
+    expect(passes).toBe(2);
+  });
+
+  it('queues every page of what was stored during an outage as soon as Redis is back', async () => {
+    await redis.kill();
+    // Stored while Redis was away: each request's add failed.
+    const stored = await storeEvents(1_100, 10);
+    await redis.restart();
+    await eventually(
+      // The test's own reads fail until its queue connection is back too.
+      async () => ((await withoutJob(stored).catch(() => -1)) === 0 ? true : undefined),
+      20_000,
+      'every event stored during the outage queued',
+    );
+  }, 40_000);
 });

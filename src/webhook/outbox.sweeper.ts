@@ -25,20 +25,30 @@ import type { WebhookSource } from 'src/webhook/webhook-event.entity';
 const MIN_AGE_MS = 5_000;
 const BATCH = 500;
 const IDLE = 0;
+/** Where the first page starts: before any event (receipt time as PostgreSQL prints it, id). */
+const FIRST_EVENT = { at: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
+/** Pages a catch-up pass reads at most (events keep arriving meanwhile); later passes go on. */
+const MAX_CATCH_UP_PAGES = 200;
 
 /**
  * The outbox: every OUTBOX_SWEEP_MS, stored webhook events that are neither processed nor failed
  * are queued again, so nothing acknowledged to Meta is lost to a Redis outage or a crash between
  * the commit and the queue add. A job that already exists is left alone, a failed one retried.
- * Redis reachable again after an outage gets a pass at once, over events of any age.
+ *
+ * A pass reads one page of such events, and the next pass the page after it, back to the oldest
+ * after the last: behind a backlog of events still waiting for their jobs, a page that always
+ * began at the oldest would never reach an event whose job was lost. Redis reachable again after
+ * an outage gets a pass at once, over events of any age and every page.
  */
 @Injectable()
 export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxSweeper.name);
   private readonly periodic = new PeriodicPass(() => this.pass(), IDLE);
   private stopLooking?: () => void;
-  /** The next pass takes events of any age: Redis is back from an outage. */
+  /** The next pass takes events of any age, every page: Redis is back from an outage. */
   private catchUp = false;
+  /** Where the next page starts. */
+  private after = FIRST_EVENT;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -67,29 +77,42 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async pass(): Promise<number> {
-    const minAgeMs = this.catchUp ? 0 : MIN_AGE_MS;
+    const catchUp = this.catchUp;
     this.catchUp = false;
     try {
-      const rows = await this.dataSource.query<Array<{ id: string; source: WebhookSource }>>(
-        `SELECT id, source FROM webhook_events
-          WHERE status = 'received' AND received_at < now() - make_interval(secs => $1)
-          ORDER BY received_at LIMIT $2`,
-        [minAgeMs / 1000, BATCH],
-      );
-      const { missing, retried } = await retryFailedOrMissing(this.queue, rows);
-      await this.producer.add(missing);
-      if (missing.length + retried > 0) {
-        this.logger.log(
-          { queued: missing.length, retried },
-          'outbox: queued stored webhook events',
-        );
-      }
-      return missing.length + retried;
+      if (catchUp) this.after = FIRST_EVENT;
+      let queued = 0;
+      let pages = 0;
+      do {
+        queued += await this.page(catchUp ? 0 : MIN_AGE_MS);
+        pages += 1;
+      } while (catchUp && this.after !== FIRST_EVENT && pages < MAX_CATCH_UP_PAGES);
+      return queued;
     } catch (error) {
       // Redis may be back for one connection and not yet for the queue's: the next pass catches up.
-      if (minAgeMs === 0) this.catchUp = true;
+      if (catchUp) this.catchUp = true;
       this.logger.warn({ err: error }, 'outbox sweep failed; will try again');
       return IDLE;
     }
+  }
+
+  private async page(minAgeMs: number): Promise<number> {
+    const rows = await this.dataSource.query<
+      Array<{ id: string; source: WebhookSource; received: string }>
+    >(
+      `SELECT id, source, received_at::text AS received FROM webhook_events
+        WHERE status = 'received' AND received_at < now() - make_interval(secs => $1)
+          AND (received_at, id) > ($3::timestamptz, $4::uuid)
+        ORDER BY received_at, id LIMIT $2`,
+      [minAgeMs / 1000, BATCH, this.after.at, this.after.id],
+    );
+    const last = rows[rows.length - 1];
+    this.after = rows.length < BATCH ? FIRST_EVENT : { at: last.received, id: last.id };
+    const { missing, retried } = await retryFailedOrMissing(this.queue, rows);
+    await this.producer.add(missing);
+    if (missing.length + retried > 0) {
+      this.logger.log({ queued: missing.length, retried }, 'outbox: queued stored webhook events');
+    }
+    return missing.length + retried;
   }
 }
