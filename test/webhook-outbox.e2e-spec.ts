@@ -1,3 +1,5 @@
+import { Worker } from 'bullmq';
+import Redis from 'ioredis';
 import { QueueName } from 'src/queue/queue.constants';
 import { OutboxSweeper } from 'src/webhook/outbox.sweeper';
 import { startApp, type TestApp } from 'test/utils/app';
@@ -191,6 +193,43 @@ describe('Outbox sweeper: more events than a page (e2e)', () => {
     }
     expect(await jobs().getJobState(lost)).toBe('waiting');
     expect(passes).toBe(2);
+  });
+
+  it('retries, with all their attempts, jobs that failed for good while their events wait', async () => {
+    // 100 events whose jobs failed at their last attempt while storage was away: the events
+    // stay `received`, the jobs stay failed under the events' ids.
+    const failing = await storeEvents(100, 60);
+    await jobs().addBulk(
+      failing.map((id) => ({
+        name: 'instagram',
+        data: { webhookEventId: id },
+        opts: { jobId: id, attempts: 1 },
+      })),
+    );
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const storageAway = new Worker(
+      QueueName.ProcessWebhook,
+      () => Promise.reject(new Error('Connection terminated unexpectedly')),
+      { connection, prefix: process.env.REDIS_PREFIX ?? '' },
+    );
+    try {
+      await eventually(async () =>
+        (await jobs().getFailedCount()) >= failing.length ? true : undefined,
+      );
+    } finally {
+      await storageAway.close();
+      connection.disconnect();
+    }
+
+    let passes = 0;
+    while ((await jobs().getFailedCount()) > 0 && passes < 3) {
+      await radd.app.get(OutboxSweeper).sweep();
+      passes += 1;
+    }
+    const states = await Promise.all(failing.map((id) => jobs().getJobState(id)));
+    expect(new Set(states)).toEqual(new Set(['waiting']));
+    const retried = await jobs().getJob(failing[0]);
+    expect(retried?.attemptsMade).toBe(0);
   });
 
   it('queues every page of what was stored during an outage as soon as Redis is back', async () => {
