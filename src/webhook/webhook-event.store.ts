@@ -159,7 +159,7 @@ export class WebhookEventStore {
         waitingBytes: this.waitingBytes,
         commitsInFlight: this.inFlight,
       },
-      'PostgreSQL is not keeping up with webhooks: refusing some with 503 so that they come again',
+      'PostgreSQL is not keeping up with webhooks: answering some 503 (busy) rather than late',
     );
     this.refused = 0;
     this.lastBusyLogAt = now;
