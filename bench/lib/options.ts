@@ -58,7 +58,7 @@ type NumericOption =
   | 'modelMs';
 
 const NUMERIC_FLAGS: Record<string, { key: NumericOption; env: string; limits: Limits }> = {
-  duration: { key: 'durationSec', env: 'BENCH_DURATION', limits: { min: 1, max: 600 } },
+  duration: { key: 'durationSec', env: 'BENCH_DURATION', limits: { min: 1, max: 3_600 } },
   warmup: { key: 'warmupSec', env: 'BENCH_WARMUP', limits: { min: 0, max: 60 } },
   connections: { key: 'connections', env: 'BENCH_CONNECTIONS', limits: { min: 1, max: 1000 } },
   workers: { key: 'workers', env: 'BENCH_WORKERS', limits: { min: 1, max: 8 } },
