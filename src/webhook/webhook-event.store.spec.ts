@@ -98,18 +98,19 @@ describe('WebhookEventStore', () => {
     const { inserts, dataSource } = heldDatabase();
     const store = new WebhookEventStore(dataSource);
     const body = Buffer.from('{}');
+    const wait = MAX_WAIT_MS.instagram;
     const early = Array.from({ length: 6 }, () => store.append('instagram', body));
     const earlyOutcomes = settlements(early);
-    jest.advanceTimersByTime(MAX_WAIT_MS / 2);
+    jest.advanceTimersByTime(wait / 2);
     const lateOutcomes = settlements([store.append('instagram', body)]);
 
-    jest.advanceTimersByTime(MAX_WAIT_MS / 2);
+    jest.advanceTimersByTime(wait / 2);
     await flushPromises();
     // The four in commits keep waiting for them; the two queued beside them are refused.
     expect(earlyOutcomes).toEqual(['waiting', 'waiting', 'waiting', 'waiting', 'busy', 'busy']);
     expect(lateOutcomes).toEqual(['waiting']);
 
-    jest.advanceTimersByTime(MAX_WAIT_MS / 2);
+    jest.advanceTimersByTime(wait / 2);
     await flushPromises();
     expect(lateOutcomes).toEqual(['busy']);
 
@@ -119,6 +120,36 @@ describe('WebhookEventStore', () => {
     expect(earlyOutcomes.slice(0, 4).every((outcome) => outcome !== 'waiting')).toBe(true);
     // Nothing refused was written.
     expect(inserts.flatMap((insert) => insert.ids)).toEqual(earlyOutcomes.slice(0, 4));
+  });
+
+  it('lets a ManyChat message, whose sender never sends it again, wait longer', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    const { inserts, dataSource } = heldDatabase();
+    const store = new WebhookEventStore(dataSource);
+    const body = Buffer.from('{}');
+    const inCommits = Array.from({ length: 4 }, () => store.append('instagram', body));
+    // The ManyChat message queues first, with the later deadline: the Instagram event behind it
+    // is refused at its own.
+    const outcomes = settlements([
+      store.append('manychat', body, 'merchant'),
+      store.append('instagram', body),
+    ]);
+    jest.advanceTimersByTime(MAX_WAIT_MS.instagram);
+    await flushPromises();
+    expect(outcomes).toEqual(['waiting', 'busy']);
+
+    jest.advanceTimersByTime(MAX_WAIT_MS.manychat - MAX_WAIT_MS.instagram - 1);
+    await flushPromises();
+    expect(outcomes).toEqual(['waiting', 'busy']);
+
+    // A commit frees up in time: the ManyChat message is written by the next one.
+    inserts[0].finish();
+    await Promise.all(inCommits.slice(0, 1));
+    await flushPromises();
+    expect(inserts.at(-1)?.ids).toEqual([expect.any(String)]);
+    inserts.forEach((insert) => insert.finish());
+    await flushPromises();
+    expect(outcomes[0]).toEqual(inserts.at(-1)?.ids[0]);
   });
 
   it('passes a failed commit to every event in it', async () => {

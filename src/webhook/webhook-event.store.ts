@@ -9,8 +9,8 @@ interface PendingEvent {
   source: WebhookSource;
   merchantId: string | null;
   rawBody: Buffer;
-  /** Epoch ms when it began waiting for a commit. */
-  queuedAt: number;
+  /** Epoch ms by which its commit must have begun, or it is refused. */
+  deadline: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -22,10 +22,15 @@ const MAX_IN_FLIGHT = 4;
 /** Raw bytes that may wait for a commit; a request beyond them is refused at once. */
 export const MAX_WAITING_BYTES = 64 * 1024 * 1024;
 /**
- * How long an event may wait for its commit to begin. Meta wants an answer within 5 s: an event
- * still waiting after this is refused, so that Meta sends it again, instead of being answered late.
+ * How long an event may wait for its commit to begin, by source. Meta wants an answer within 5 s
+ * and sends again what it did not get: an Instagram event still waiting after 3 s is refused
+ * rather than answered late. A ManyChat flow waits about 10 s for its request and sends nothing
+ * again, so its message waits longer.
  */
-export const MAX_WAIT_MS = 3_000;
+export const MAX_WAIT_MS: Readonly<Record<WebhookSource, number>> = {
+  instagram: 3_000,
+  manychat: 8_000,
+};
 /** Refusals are logged in one line per this interval at most. */
 const BUSY_LOG_INTERVAL_MS = 10_000;
 
@@ -46,7 +51,7 @@ export class WebhookStoreBusyError extends Error {
  * commit but many share one WAL flush. With no load a request is written at once.
  *
  * The wait is bounded: when the bodies waiting for a commit pass `MAX_WAITING_BYTES`, or an event
- * has waited `MAX_WAIT_MS` without its commit beginning, events are refused with
+ * has waited its `MAX_WAIT_MS` without its commit beginning, events are refused with
  * `WebhookStoreBusyError` rather than held. A refused event was never written.
  */
 @Injectable()
@@ -56,6 +61,7 @@ export class WebhookEventStore {
   private waitingBytes = 0;
   private inFlight = 0;
   private expiry: NodeJS.Timeout | null = null;
+  private expiryDueAt = Number.POSITIVE_INFINITY;
   private refused = 0;
   private lastBusyLogAt = 0;
 
@@ -78,18 +84,19 @@ export class WebhookEventStore {
     }
     const id = randomUUID();
     return new Promise<string>((resolve, reject) => {
+      const deadline = Date.now() + MAX_WAIT_MS[source];
       this.pending.push({
         id,
         source,
         merchantId,
         rawBody,
-        queuedAt: Date.now(),
+        deadline,
         resolve: () => resolve(id),
         reject,
       });
       this.waitingBytes += rawBody.length;
       if (this.inFlight < MAX_IN_FLIGHT) void this.flush();
-      else this.armExpiry();
+      else if (deadline < this.expiryDueAt) this.armExpiry(deadline);
     });
   }
 
@@ -126,26 +133,38 @@ export class WebhookEventStore {
     return taken;
   }
 
-  /** Refuses, when it is due, whatever has waited too long; only while every commit is busy. */
-  private armExpiry(): void {
-    if (this.expiry !== null || this.pending.length === 0) return;
-    const dueIn = Math.max(0, this.pending[0].queuedAt + MAX_WAIT_MS - Date.now());
-    this.expiry = setTimeout(() => {
-      this.expiry = null;
-      this.expire();
-      this.armExpiry();
-    }, dueIn);
+  /** Refuses, at `dueAt`, whatever has waited too long by then; again for the next deadline. */
+  private armExpiry(dueAt: number): void {
+    if (this.expiry !== null) clearTimeout(this.expiry);
+    this.expiryDueAt = dueAt;
+    this.expiry = setTimeout(
+      () => {
+        this.expiry = null;
+        this.expiryDueAt = Number.POSITIVE_INFINITY;
+        this.expire();
+        if (this.pending.length > 0) {
+          this.armExpiry(
+            this.pending.reduce((soonest, event) => Math.min(soonest, event.deadline), Infinity),
+          );
+        }
+      },
+      Math.max(0, dueAt - Date.now()),
+    );
     this.expiry.unref();
   }
 
   private expire(): void {
-    const cutoff = Date.now() - MAX_WAIT_MS;
-    let stale = 0;
-    while (stale < this.pending.length && this.pending[stale].queuedAt <= cutoff) stale += 1;
-    if (stale === 0) return;
-    const error = new WebhookStoreBusyError(`no commit began within ${MAX_WAIT_MS} ms`);
-    this.take(stale).forEach((event) => event.reject(error));
-    this.noteRefusals(stale);
+    const now = Date.now();
+    const stale = this.pending.filter((event) => event.deadline <= now);
+    if (stale.length === 0) return;
+    this.pending = this.pending.filter((event) => event.deadline > now);
+    for (const event of stale) {
+      this.waitingBytes -= event.rawBody.length;
+      event.reject(
+        new WebhookStoreBusyError(`no commit began within ${MAX_WAIT_MS[event.source]} ms`),
+      );
+    }
+    this.noteRefusals(stale.length);
   }
 
   private noteRefusals(count: number): void {
