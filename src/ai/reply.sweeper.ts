@@ -10,6 +10,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AiReplyScheduler } from 'src/ai/ai-reply.scheduler';
+import { FIRST_PAGE, pageAfter } from 'src/common/keyset-page';
 import { PeriodicPass } from 'src/common/periodic-pass';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
 import { operationsConfig, type OperationsConfig } from 'src/config/operations.config';
@@ -28,9 +29,6 @@ const TURN_GRACE_MS = 45_000;
 const BATCH = 500;
 /** Replies are owed within Meta's 24-hour window only; older ones cannot be sent anyway. */
 const WINDOW_HOURS = 24;
-/** Sorts before every owed reply: where a pass starts. */
-const FIRST = { owedAt: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
-const FIRST_MESSAGE = { at: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
 
 export interface SweepReport {
   replies: number;
@@ -69,7 +67,7 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
   /** Redis lost its data and the replies owed are not all queued again yet. */
   private owedAtOnce = false;
   /** Where the next pass's page of undelivered messages starts. */
-  private undeliveredAfter = FIRST_MESSAGE;
+  private undeliveredAfter = FIRST_PAGE;
 
   onApplicationBootstrap(): void {
     this.periodic.start(this.operations.outboxSweepMs);
@@ -113,26 +111,25 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
   /** Queues again the replies owed for longer than `graceMs`, page by page. */
   private async owedReplies(graceMs: number): Promise<number> {
     let queued = 0;
-    let after = FIRST;
+    let after = FIRST_PAGE;
     for (;;) {
       const rows = await this.dataSource.query<
-        Array<{ id: string; merchant_id: string; reply_owed_at: Date; owed_at: string }>
+        Array<{ id: string; merchant_id: string; reply_owed_at: Date; at: string }>
       >(
-        `SELECT id, merchant_id, reply_owed_at, reply_owed_at::text AS owed_at FROM conversations
+        `SELECT id, merchant_id, reply_owed_at, reply_owed_at::text AS at FROM conversations
           WHERE reply_owed_at IS NOT NULL
             AND reply_owed_at < now() - make_interval(secs => $1)
             AND reply_owed_at > now() - make_interval(hours => $2)
             AND (reply_owed_at, id) > ($4::timestamptz, $5::uuid)
           ORDER BY reply_owed_at, id LIMIT $3`,
-        [graceMs / 1000, WINDOW_HOURS, BATCH, after.owedAt, after.id],
+        [graceMs / 1000, WINDOW_HOURS, BATCH, after.at, after.id],
       );
       for (const row of rows) {
         await this.replies.requeue(row.merchant_id, row.id, row.reply_owed_at);
       }
       queued += rows.length;
-      if (rows.length < BATCH) return queued;
-      const last = rows[rows.length - 1];
-      after = { owedAt: last.owed_at, id: last.id };
+      after = pageAfter(rows, BATCH);
+      if (after === FIRST_PAGE) return queued;
     }
   }
 
@@ -143,18 +140,18 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
    * a page that always began at the oldest would never reach the rest.
    */
   private async undelivered(everyPage: boolean): Promise<number> {
-    if (everyPage) this.undeliveredAfter = FIRST_MESSAGE;
+    if (everyPage) this.undeliveredAfter = FIRST_PAGE;
     let found = 0;
     do found += await this.undeliveredPage();
-    while (everyPage && this.undeliveredAfter !== FIRST_MESSAGE);
+    while (everyPage && this.undeliveredAfter !== FIRST_PAGE);
     return found;
   }
 
   private async undeliveredPage(): Promise<number> {
     const rows = await this.dataSource.query<
-      Array<{ id: string; merchant_id: string; created: string }>
+      Array<{ id: string; merchant_id: string; at: string }>
     >(
-      `SELECT id, merchant_id, created_at::text AS created FROM messages
+      `SELECT id, merchant_id, created_at::text AS at FROM messages
         WHERE direction = 'out' AND delivery_status IN ('queued', 'unknown')
           AND created_at < now() - make_interval(secs => $1)
           AND created_at > now() - make_interval(hours => $2)
@@ -168,8 +165,7 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
         this.undeliveredAfter.id,
       ],
     );
-    const last = rows[rows.length - 1];
-    this.undeliveredAfter = rows.length < BATCH ? FIRST_MESSAGE : { at: last.created, id: last.id };
+    this.undeliveredAfter = pageAfter(rows, BATCH);
     const { missing, retried } = await retryFailedOrMissing(this.deliveries, rows);
     for (const row of missing) await this.delivery.enqueue(row.merchant_id, row.id);
     return missing.length + retried;

@@ -9,6 +9,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
+import { FIRST_PAGE, pageAfter } from 'src/common/keyset-page';
 import { PeriodicPass } from 'src/common/periodic-pass';
 import { operationsConfig, type OperationsConfig } from 'src/config/operations.config';
 import type { ProcessWebhookJob } from 'src/queue/jobs';
@@ -25,8 +26,6 @@ import type { WebhookSource } from 'src/webhook/webhook-event.entity';
 const MIN_AGE_MS = 5_000;
 const BATCH = 500;
 const IDLE = 0;
-/** Where the first page starts: before any event (receipt time as PostgreSQL prints it, id). */
-const FIRST_EVENT = { at: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
 /** Pages a catch-up pass reads at most (events keep arriving meanwhile); later passes go on. */
 const MAX_CATCH_UP_PAGES = 200;
 
@@ -48,7 +47,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
   /** The next pass takes events of any age, every page: Redis is back from an outage. */
   private catchUp = false;
   /** Where the next page starts. */
-  private after = FIRST_EVENT;
+  private after = FIRST_PAGE;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -80,13 +79,13 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     const catchUp = this.catchUp;
     this.catchUp = false;
     try {
-      if (catchUp) this.after = FIRST_EVENT;
+      if (catchUp) this.after = FIRST_PAGE;
       let queued = 0;
       let pages = 0;
       do {
         queued += await this.page(catchUp ? 0 : MIN_AGE_MS);
         pages += 1;
-      } while (catchUp && this.after !== FIRST_EVENT && pages < MAX_CATCH_UP_PAGES);
+      } while (catchUp && this.after !== FIRST_PAGE && pages < MAX_CATCH_UP_PAGES);
       return queued;
     } catch (error) {
       // Redis may be back for one connection and not yet for the queue's: the next pass catches up.
@@ -98,16 +97,15 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
 
   private async page(minAgeMs: number): Promise<number> {
     const rows = await this.dataSource.query<
-      Array<{ id: string; source: WebhookSource; received: string }>
+      Array<{ id: string; source: WebhookSource; at: string }>
     >(
-      `SELECT id, source, received_at::text AS received FROM webhook_events
+      `SELECT id, source, received_at::text AS at FROM webhook_events
         WHERE status = 'received' AND received_at < now() - make_interval(secs => $1)
           AND (received_at, id) > ($3::timestamptz, $4::uuid)
         ORDER BY received_at, id LIMIT $2`,
       [minAgeMs / 1000, BATCH, this.after.at, this.after.id],
     );
-    const last = rows[rows.length - 1];
-    this.after = rows.length < BATCH ? FIRST_EVENT : { at: last.received, id: last.id };
+    this.after = pageAfter(rows, BATCH);
     const { missing, retried } = await retryFailedOrMissing(this.queue, rows);
     await this.producer.add(missing);
     if (missing.length + retried > 0) {
