@@ -419,6 +419,46 @@ describe('AI replies (e2e)', () => {
     expect(reply.meta.ai).toMatchObject({ source: 'guard', invented: [20000] });
   });
 
+  it('answers an Arabic comment whose model answer was not sent as written in Arabic', async () => {
+    const customer = newCustomer();
+    model.answer(() => ({
+      answer: {
+        reply: 'The black dress is only 20,000 IQD today!',
+        intent: 'price_inquiry',
+        confidence: 0.9,
+        needsHuman: false,
+        productSkus: ['DR-BLK'],
+        language: 'en',
+      },
+    }));
+    const comment = JSON.stringify({
+      object: 'instagram',
+      entry: [
+        {
+          id: merchant.instagramAccountId,
+          time: Math.floor(Date.now() / 1000),
+          changes: [
+            {
+              field: 'comments',
+              value: {
+                id: `${customer}-comment`,
+                text: 'بكم الفستان الاسود؟',
+                from: { id: customer, username: 'zahraa' },
+                media: { id: 'media-reels-1', media_product_type: 'REELS' },
+              },
+            },
+          ],
+        },
+      ],
+    });
+    expect((await postSigned(radd.url, comment)).status).toBe(200);
+    const reply = await replyTo(customer);
+    expect(reply.meta.ai).toMatchObject({ source: 'guard', invented: [20000] });
+    // The framing the model sees ("[comment on the shop's reels …]") is not the customer's language.
+    expect(reply.text).toContain('45,000 دينار');
+    expect(reply.text).not.toMatch(/[a-z]{3}/i);
+  });
+
   it('keeps the rules as they are when a customer tries to rewrite them', async () => {
     const customer = newCustomer();
     const injection =

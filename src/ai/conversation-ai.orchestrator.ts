@@ -2,7 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CatalogueCache, type IndexedCatalogue } from 'src/ai/catalogue-cache';
-import { InstagramAIService, type TurnMessage } from 'src/ai/instagram-ai.service';
+import {
+  InstagramAIService,
+  type BuiltPrompt,
+  type TurnMessage,
+} from 'src/ai/instagram-ai.service';
+import type { Intent } from 'src/ai/intents';
 import { handsOver, parseModelAnswer, type ModelAnswer } from 'src/ai/model-answer';
 import {
   DEFAULT_HANDOVER_AR,
@@ -403,13 +408,7 @@ export class ConversationAIOrchestrator {
       turn: commentId ? [last] : turn,
     });
 
-    const { answer, source, usage } = await this.answer(
-      prompt.messages,
-      prompt.turnText,
-      shop,
-      prompt.products,
-      catalogue,
-    );
+    const { answer, source, usage } = await this.answer(prompt, shop, catalogue);
     const handover = handsOver(answer);
     const language = answer.language.startsWith('en') ? 'en' : 'ar';
     // The holding reply says what happened (a person will answer); other handovers use the merchant's words.
@@ -443,19 +442,20 @@ export class ConversationAIOrchestrator {
 
   /** The model's answer, guarded; the offline replier without a model; the holding reply on failure. */
   private async answer(
-    messages: Parameters<OpenAiClient['complete']>[0],
-    turnText: string,
+    prompt: BuiltPrompt,
     shop: ShopContext,
-    matched: CatalogueProduct[],
     catalogue: IndexedCatalogue,
   ): Promise<{ answer: ModelAnswer; source: ReplySource; usage: Record<string, unknown> }> {
-    if (!this.model.enabled) {
-      return { answer: offlineReply(turnText, shop, matched), source: 'offline', usage: {} };
-    }
+    const offline = (intent?: Intent) =>
+      offlineReply(prompt.customerText, shop, prompt.products, {
+        intent,
+        language: prompt.language,
+      });
+    if (!this.model.enabled) return { answer: offline(), source: 'offline', usage: {} };
     let answer: ModelAnswer;
     let usage: Record<string, unknown>;
     try {
-      ({ answer, usage } = await this.callModel(messages));
+      ({ answer, usage } = await this.callModel(prompt.messages));
     } catch (error) {
       this.logger.warn(
         { err: error instanceof Error ? error.message : String(error) },
@@ -481,8 +481,7 @@ export class ConversationAIOrchestrator {
         { invented },
         'model stated prices the merchant does not have; offline answer sent instead',
       );
-      const grounded = offlineReply(turnText, shop, matched, answer.intent);
-      return { answer: grounded, source: 'guard', usage: { ...usage, invented } };
+      return { answer: offline(answer.intent), source: 'guard', usage: { ...usage, invented } };
     }
     return {
       answer: {

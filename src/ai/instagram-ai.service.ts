@@ -3,6 +3,7 @@ import type {
   ChatCompletionContentPart,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
+import { replyLanguage } from 'src/ai/arabic';
 import type { CatalogueProduct, ProductMatcher } from 'src/ai/product-matcher';
 import type { ShopContext } from 'src/ai/offline-replier';
 import type { MessageAttachment } from 'src/conversation/message.entity';
@@ -108,11 +109,40 @@ export function describeMessage(message: TurnMessage): string {
   return lines.join('\n');
 }
 
+/**
+ * The customer's own words in some messages (texts and tapped buttons), without the framing lines
+ * of describeMessage: "[comment on the shop's post]" or a story's URL say nothing of the language
+ * the customer writes in.
+ */
+export function customerWords(messages: readonly TurnMessage[]): string {
+  return messages
+    .map((message) => message.text?.trim() ?? '')
+    .filter((text) => text.length > 0)
+    .join('\n');
+}
+
+/**
+ * The language to answer a turn in: that of the customer's words in it; for a turn without words (a
+ * photo, a story mention), that of their last message with words; Iraqi Arabic when they have written
+ * nothing yet.
+ */
+export function turnLanguage(
+  turn: readonly TurnMessage[],
+  history: readonly TurnMessage[],
+): 'ar' | 'en' {
+  const words = customerWords(turn);
+  if (words) return replyLanguage(words);
+  const last = history.findLast((message) => message.sender === 'customer' && message.text?.trim());
+  return last?.text ? replyLanguage(last.text) : 'ar';
+}
+
 export interface BuiltPrompt {
   messages: ChatCompletionMessageParam[];
   products: CatalogueProduct[];
-  /** The turn's text, for the offline replier and the guard. */
-  turnText: string;
+  /** The customer's words in the turn, for the offline replier. */
+  customerText: string;
+  /** The language the offline replier answers in (see turnLanguage). */
+  language: 'ar' | 'en';
 }
 
 /**
@@ -191,7 +221,8 @@ export class InstagramAIService {
         { role: 'user', content: parts.length === 1 ? turnText || '(no text)' : parts },
       ],
       products,
-      turnText,
+      customerText: customerWords(input.turn),
+      language: turnLanguage(input.turn, input.history),
     };
   }
 }

@@ -90,6 +90,17 @@ describe('the offline intent detector on the labelled messages (test/data/intent
 describe('offlineReply', () => {
   const reply = (text: string) => offlineReply(text, shop, matcher.match(text));
 
+  it('answers in the language it is given, and with the intent it is given', () => {
+    const text = 'black dress?';
+    expect(reply(text).language).toBe('en');
+    const answer = offlineReply(text, shop, matcher.match(text), {
+      intent: 'price_inquiry',
+      language: 'ar',
+    });
+    expect(answer).toMatchObject({ intent: 'price_inquiry', language: 'ar-IQ' });
+    expect(answer.reply).toContain('45,000 دينار');
+  });
+
   it('answers a price question with the merchant’s price for the named product', () => {
     const answer = reply('شگد سعر الفستان الاسود؟');
     expect(answer).toMatchObject({

@@ -34,9 +34,10 @@ export function offlineReply(
   text: string,
   shop: ShopContext,
   matched: readonly CatalogueProduct[],
-  knownIntent?: Intent,
+  known: { intent?: Intent; language?: 'ar' | 'en' } = {},
 ): ModelAnswer {
-  const language = replyLanguage(text);
+  const language = known.language ?? replyLanguage(text);
+  const knownIntent = known.intent;
   const detected = detectIntent(text, matched.length > 0);
   const intent = knownIntent ?? detected.intent;
   const confidence = knownIntent ? 0.7 : detected.confidence;
