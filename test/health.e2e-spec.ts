@@ -1,3 +1,4 @@
+import { TokenService } from 'src/auth/token.service';
 import { startApp, type TestApp } from 'test/utils/app';
 
 describe('health (e2e)', () => {
@@ -63,6 +64,30 @@ describe('health (e2e)', () => {
       expect(body.status).toBe('error');
       expect(body.error).toHaveProperty('redis.status', 'down');
       expect(body.info).toHaveProperty('database.status', 'up');
+    });
+
+    it('answers the queue admin routes 503 within 3 s, instead of waiting for Redis', async () => {
+      const token = radd.app.get(TokenService).issue({ role: 'admin', sub: 'ops' });
+      const routes: Array<[string, string]> = [
+        ['GET', '/api/queue/stats'],
+        ['GET', '/api/queue/health'],
+        ['GET', '/api/queue/process-webhook/failed'],
+        ['POST', '/api/queue/process-webhook/failed/retry'],
+      ];
+      for (const [method, path] of routes) {
+        const started = Date.now();
+        const res = await fetch(`${radd.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect({ path, status: res.status }).toEqual({ path, status: 503 });
+        expect(Date.now() - started).toBeLessThan(3_000);
+        expect(await res.json()).toEqual({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'Redis is unavailable: the queues cannot be read now',
+        });
+      }
     });
   });
 
