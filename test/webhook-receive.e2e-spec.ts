@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { MerchantDirectory } from 'src/merchant/merchant-directory';
 import { metaSignature } from 'src/webhook/meta-signature';
 import { QueueName } from 'src/queue/queue.constants';
@@ -214,6 +214,13 @@ describe('Instagram webhook: receiving (e2e)', () => {
       expect(new Set(statuses)).toEqual(new Set([401, 429]));
       const genuine = await postSigned(radd.url, body);
       expect(genuine.status).toBe(200);
+      // The ManyChat route counts its own failures: a wrong secret from this address is still a 401.
+      const manychat = await fetch(`${radd.url}/webhooks/manychat/${randomUUID()}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-radd-secret': 'wrong' },
+        body: JSON.stringify({ subscriber_id: '1', text: 'x' }),
+      });
+      expect(manychat.status).toBe(401);
     });
   });
 

@@ -1,15 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { RedisService } from 'src/redis/redis.service';
+import type { WebhookSource } from 'src/webhook/webhook-event.entity';
 
 /** Failed authentications an address may make in a minute before it is answered 429. */
 export const AUTH_FAILURES_PER_MINUTE = 100;
 const WINDOW_SECONDS = 60;
 
 /**
- * Counts failed webhook authentications per client address, across every API process (in Redis,
- * with a per-process fallback while Redis is away). Only failures are counted: a correctly signed
- * request is never throttled, whatever its address did before.
+ * Counts failed webhook authentications per route and client address, across every API process (in
+ * Redis, with a per-process fallback while Redis is away). Only failures are counted: a correctly
+ * signed request is never throttled, whatever its address did before. Each route counts its own:
+ * forged Instagram posts from an address do not turn its ManyChat requests away, nor the reverse.
  */
 @Injectable()
 export class AuthFailureLimiter {
@@ -31,10 +33,10 @@ export class AuthFailureLimiter {
     });
   }
 
-  /** Records one failure of `address`; true when the address is now over the limit. */
-  async recordFailure(address: string): Promise<boolean> {
+  /** Records one failure of `address` on `route`; true when it is now over the limit there. */
+  async recordFailure(route: WebhookSource, address: string): Promise<boolean> {
     try {
-      await this.limiter.consume(address);
+      await this.limiter.consume(`${route}:${address}`);
       return false;
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) return true;

@@ -49,7 +49,7 @@ export class InstagramWebhookHandler {
 
   async receive(webhook: IncomingWebhook): Promise<WebhookOutcome> {
     if (!isValidMetaSignature(webhook.rawBody, webhook.signature, this.config.signingSecrets)) {
-      const throttled = await this.limiter.recordFailure(webhook.clientAddress);
+      const throttled = await this.limiter.recordFailure('instagram', webhook.clientAddress);
       return { outcome: throttled ? 'throttled' : 'forged' };
     }
     const problem = malformation(webhook.rawBody);

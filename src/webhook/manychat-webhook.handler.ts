@@ -44,7 +44,7 @@ export class ManyChatWebhookHandler {
       return { outcome: 'unavailable' };
     }
     if (!authentic) {
-      const throttled = await this.limiter.recordFailure(request.clientAddress);
+      const throttled = await this.limiter.recordFailure('manychat', request.clientAddress);
       return { outcome: throttled ? 'throttled' : 'forged' };
     }
     const parsed = parseManyChatInbound(request.rawBody);
