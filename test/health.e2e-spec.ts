@@ -100,7 +100,7 @@ describe('health (e2e)', () => {
     });
     afterAll(() => radd.close());
 
-    it('answers ready 503 within 2 s, naming the database', async () => {
+    it('answers ready 503 within 2 s, naming the database, and the admin API 503 too', async () => {
       // Point the pool at a server that does not exist by terminating its connections and
       // revoking new ones for the run's database, then restore access.
       const { Client } = await import('pg');
@@ -121,6 +121,17 @@ describe('health (e2e)', () => {
         expect(Date.now() - started).toBeLessThan(2_000);
         expect(res.status).toBe(503);
         expect(await res.json()).toHaveProperty('error.database.status', 'down');
+        // The admin API says the same: retry later, not an internal error.
+        const token = radd.app.get(TokenService).issue({ role: 'admin', sub: 'ops' });
+        const merchants = await fetch(`${radd.url}/api/merchants`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(await merchants.json()).toEqual({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'storage is unavailable, retry later',
+        });
+        expect(merchants.status).toBe(503);
       } finally {
         await admin.query(
           `ALTER DATABASE ${admin.escapeIdentifier(database)} ALLOW_CONNECTIONS true`,

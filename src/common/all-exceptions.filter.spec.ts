@@ -57,6 +57,39 @@ describe('AllExceptionsFilter', () => {
     });
   });
 
+  it('answers 503 when PostgreSQL or Redis is away, so that the caller retries', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      code: 'ECONNREFUSED',
+    });
+    const shutdown = Object.assign(
+      new Error('terminating connection due to administrator command'),
+      {
+        code: '57P01',
+      },
+    );
+    for (const exception of [
+      refused,
+      shutdown,
+      new Error('Connection terminated unexpectedly'),
+      new Error("Stream isn't writeable and enableOfflineQueue options is false"),
+    ]) {
+      const { host, sent } = hostCapturing();
+      filter.catch(exception, host);
+      expect(sent()).toEqual({
+        status: 503,
+        body: {
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'storage is unavailable, retry later',
+        },
+      });
+    }
+    // A statement's own error is not the storage's being away.
+    const { host, sent } = hostCapturing();
+    filter.catch(Object.assign(new Error('column "x" does not exist'), { code: '42703' }), host);
+    expect(sent().status).toBe(500);
+  });
+
   it('keeps the status of framework client errors', () => {
     const { host, sent } = hostCapturing();
     filter.catch(Object.assign(new Error('Request body is too large'), { statusCode: 413 }), host);

@@ -9,6 +9,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { DOMAIN_ERROR_STATUS, DomainError } from 'src/common/domain-error';
+import { isTransientStorageError } from 'src/database/transient-errors';
 
 /** The one error shape of every HTTP answer (INTERFACE §3). */
 export interface ErrorBody {
@@ -35,8 +36,9 @@ function messageOf(exception: HttpException): string | string[] | undefined {
 }
 
 /**
- * Turns every exception into `{statusCode, error, message}`. Unexpected errors are logged with
- * their stack and answered 500 without detail.
+ * Turns every exception into `{statusCode, error, message}`. PostgreSQL or Redis being away or busy
+ * is answered 503, to be retried; other unexpected errors are logged with their stack and answered
+ * 500 without detail.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -56,6 +58,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
       body = errorBody(DOMAIN_ERROR_STATUS[exception.kind], exception.message);
     } else if (isClientError(exception)) {
       body = errorBody(exception.statusCode, exception.message);
+    } else if (isTransientStorageError(exception)) {
+      this.logger.warn(
+        { err: exception instanceof Error ? exception.message : String(exception) },
+        'storage unavailable; answered 503',
+      );
+      body = errorBody(HttpStatus.SERVICE_UNAVAILABLE, 'storage is unavailable, retry later');
     } else {
       this.logger.error({ err: exception }, 'unhandled error');
       body = errorBody(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error');

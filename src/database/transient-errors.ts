@@ -20,8 +20,10 @@ const TRANSIENT_SOCKET_CODES = new Set([
 const TRANSIENT_MESSAGES = [
   /connection terminated/i,
   /timeout exceeded when trying to connect/i,
+  /is not currently accepting connections/i, // a database closed to connections (SQLSTATE 55000)
   /connection is closed/i,
   /max retries per request/i,
+  /stream isn't writeable/i, // ioredis, Redis away and no offline queue
 ];
 
 function codeOf(error: unknown): string | undefined {
@@ -39,8 +41,11 @@ export function isTransientStorageError(error: unknown): boolean {
   const code = codeOf(error);
   if (code !== undefined) {
     if (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SOCKET_CODES.has(code)) return true;
-    if (/^[0-9A-Z]{5}$/.test(code)) {
-      return TRANSIENT_SQLSTATE_CLASSES.some((prefix) => code.startsWith(prefix));
+    if (
+      /^[0-9A-Z]{5}$/.test(code) &&
+      TRANSIENT_SQLSTATE_CLASSES.some((prefix) => code.startsWith(prefix))
+    ) {
+      return true;
     }
   }
   const message = error instanceof Error ? error.message : String(error);
