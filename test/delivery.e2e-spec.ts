@@ -307,6 +307,32 @@ describe('Delivery (e2e)', () => {
       expect(customer.manychat_subscriber_id).toBe('4410001');
     });
 
+    it('says why a reply waits while the subscriber lookup fails, and sends it once the lookup answers', async () => {
+      const merchant = await manychatMerchant({ manychatSubscriberField: 'cf_igsid' });
+      const { conversationId, igsid } = await createConversation(radd.app, merchant.id);
+      manychat.addSubscriber({ id: '4410002', fields: { cf_igsid: igsid ?? '' } });
+      let lookups = 0;
+      manychat.behaveOnLookup(() => {
+        lookups += 1;
+        return { status: 500, body: { status: 'error', message: 'Internal Server Error' } };
+      });
+      const id = await queueReply(radd.app, merchant.id, conversationId, { text: 'هلا' });
+      const waiting = await eventually(async () => {
+        const state = await deliveryState(radd.app, id);
+        return state.delivery_error ? state : undefined;
+      });
+      // A lookup sends nothing: the reply still waits to be sent, no part of unknown outcome.
+      expect(waiting).toMatchObject({ delivery_status: 'queued', parts: [] });
+      expect(waiting.delivery_error).toMatch(/^lookup_failed: ManyChat subscriber lookup/);
+      expect(lookups).toBeGreaterThan(0);
+      expect(manychat.sends).toHaveLength(0);
+
+      manychat.behaveOnLookup(() => undefined);
+      const state = await settled(id);
+      expect(state).toMatchObject({ delivery_status: 'sent', delivery_error: null });
+      expect(manychat.sends.map((send) => send.subscriberId)).toEqual(['4410002']);
+    });
+
     it('without a subscriber id goes through the Send API when the merchant has a token, else fails subscriber_unknown', async () => {
       const withToken = await manychatMerchant({
         manychatApiKey: MERCHANT_KEY,

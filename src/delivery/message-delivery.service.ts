@@ -362,7 +362,17 @@ export class MessageDeliveryService {
         'a private reply is one message: only its first part is sent',
       );
     }
-    const channel = await this.router.channelFor(message, commentId);
+    let channel: MessageChannel;
+    try {
+      channel = await this.router.channelFor(message, commentId);
+    } catch (error) {
+      // Nothing is planned or sent yet. A lookup that failed for now (ManyChat's subscriber
+      // search) is retried; the message says why it still waits.
+      if (error instanceof DeliveryFailure && error.kind !== 'permanent') {
+        await this.store.setStatus(message.id, 'queued', error.record, ['queued']);
+      }
+      throw error;
+    }
     message.channel = channel;
     const claim = channel === 'manychat' ? MANYCHAT_MAX_MESSAGES : 0;
     try {

@@ -84,7 +84,20 @@ export class ManyChatMessageSender {
       const found = await this.client.findByCustomField(apiKey, fieldId, igsid);
       return found[0]?.id ?? null;
     } catch (error) {
-      throw manyChatFailure(error);
+      throw lookupFailure(manyChatFailure(error));
     }
   }
+}
+
+/**
+ * A lookup changes nothing at ManyChat: an answer lost or a 5xx only means "not now", not a send
+ * of unknown outcome.
+ */
+export function lookupFailure(failure: DeliveryFailure): DeliveryFailure {
+  if (failure.kind !== 'unknown_outcome') return failure;
+  return new DeliveryFailure(
+    'transient',
+    'lookup_failed',
+    `ManyChat subscriber lookup: ${failure.message}`,
+  );
 }

@@ -66,6 +66,7 @@ export function manyChatError(
  */
 export class FakeManyChat {
   private behaviour: ManyChatBehaviour = () => undefined;
+  private lookupBehaviour: (request: RecordedRequest) => FakeResponse | undefined = () => undefined;
   private readonly subscribers = new Map<string, FakeSubscriber>();
   private readonly received: ManyChatSend[] = [];
 
@@ -73,6 +74,8 @@ export class FakeManyChat {
     server.on('POST', '/fb/sending/sendContent', (request) => this.sendContent(request));
     server.on('GET', '/fb/subscriber/findByCustomField', (request) => {
       if (!this.authorised(request)) return manyChatError('Wrong token', { status: 401 });
+      const answer = this.lookupBehaviour(request);
+      if (answer) return answer;
       const field = request.query.get('field_id') ?? '';
       const value = request.query.get('field_value') ?? '';
       const found = [...this.subscribers.values()].filter((s) => s.fields?.[field] === value);
@@ -103,6 +106,11 @@ export class FakeManyChat {
     this.behaviour = behaviour;
   }
 
+  /** Answers findByCustomField with what `behaviour` returns, where it returns anything. */
+  behaveOnLookup(behaviour: (request: RecordedRequest) => FakeResponse | undefined): void {
+    this.lookupBehaviour = behaviour;
+  }
+
   /** Every sendContent received, in order (accepted or not). */
   get sends(): ManyChatSend[] {
     return [...this.received];
@@ -122,6 +130,7 @@ export class FakeManyChat {
     this.received.length = 0;
     this.subscribers.clear();
     this.behaviour = () => undefined;
+    this.lookupBehaviour = () => undefined;
   }
 
   async close(): Promise<void> {
