@@ -17,7 +17,7 @@ import {
   type ShopContext,
 } from 'src/ai/offline-replier';
 import { isRetryable, OpenAiClient } from 'src/ai/openai.client';
-import { figuresIn, ungroundedAmounts } from 'src/ai/prices';
+import { figuresIn, ungroundedAmounts, type GroundedFigures } from 'src/ai/prices';
 import type { CatalogueProduct } from 'src/ai/product-matcher';
 import { formatReply } from 'src/ai/reply-format';
 import { MicroBatcher } from 'src/common/micro-batcher';
@@ -676,7 +676,7 @@ function toTurnMessage(row: MessageJson): TurnMessage {
 export function allowedFigures(
   profile: MerchantProfile,
   catalogue: readonly CatalogueProduct[],
-): number[] {
+): GroundedFigures {
   const texts = [
     profile.deliveryInfo,
     profile.description,
@@ -685,5 +685,12 @@ export function allowedFigures(
     profile.handoverMessage,
     ...(profile.faq ?? []).flatMap((entry) => [entry.question, entry.answer]),
   ].filter((text): text is string => typeof text === 'string');
-  return [...catalogue.map((product) => product.price), ...texts.flatMap(figuresIn)];
+  return {
+    // An offer in a product's description ("قطعتين بـ 45 الف") is a price of the merchant's too.
+    prices: catalogue.flatMap((product) => [
+      product.price,
+      ...figuresIn(product.description ?? ''),
+    ]),
+    extras: texts.flatMap(figuresIn),
+  };
 }

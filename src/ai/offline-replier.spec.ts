@@ -58,7 +58,10 @@ const shop: ShopContext = {
     handoverMessage: 'هلا بيك، راح يرد عليك موظف من فريقنا 🌷',
   },
 };
-const allowed = [...products.map((p) => p.price), ...figuresIn(shop.profile.deliveryInfo ?? '')];
+const allowed = {
+  prices: products.map((p) => p.price),
+  extras: figuresIn(shop.profile.deliveryInfo ?? ''),
+};
 const matcher = new ProductMatcher(products);
 
 describe('the offline intent detector on the labelled messages (test/data/intents.json)', () => {
