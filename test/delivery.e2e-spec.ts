@@ -495,6 +495,38 @@ describe('Delivery (e2e)', () => {
       expect(second.messageId).toBeDefined();
     });
 
+    it('a 613 without a stated wait: every send of the merchant waits the default pause', async () => {
+      tuneDelivery(radd.app, { throttlePauseMs: 1_500 });
+      try {
+        const merchant = await instagramMerchant();
+        const a = await createConversation(radd.app, merchant.id);
+        const b = await createConversation(radd.app, merchant.id);
+        let limited = false;
+        facebook.behave((send) => {
+          if (send.senderAction || limited) return undefined;
+          limited = true;
+          return graphError(613, 2534040, {
+            message: 'Calls to this api have exceeded the rate limit.',
+          });
+        });
+        const first = await queueReply(radd.app, merchant.id, a.conversationId, { text: 'اولى' });
+        await eventually(() => Promise.resolve(limited ? true : undefined));
+        const second = await queueReply(radd.app, merchant.id, b.conversationId, {
+          text: 'ثانية',
+        });
+        await Promise.all([settled(first), settled(second)]);
+        const [throttled, ...after] = facebook.messages;
+        expect(after).toHaveLength(2);
+        for (const send of after) {
+          expect(send.request.receivedAt - throttled.request.receivedAt).toBeGreaterThanOrEqual(
+            1_400,
+          );
+        }
+      } finally {
+        tuneDelivery(radd.app, { throttlePauseMs: 60_000 });
+      }
+    });
+
     it('a window error: failed at once with the code kept, not retried', async () => {
       const merchant = await instagramMerchant();
       const { conversationId } = await createConversation(radd.app, merchant.id);

@@ -13,6 +13,12 @@ export interface DeliverySettings {
   sendTimeoutMs: number;
   /** Private replies to comments per merchant in any hour (Meta: 750 calls an hour, §7). */
   privateRepliesPerHour: number;
+  /**
+   * How long all of a merchant's sends through the Send API wait after Meta throttled one (codes
+   * 4, 17, 32, 613, 80002, 80006) without saying for how long; Meta's own wait, when it gives
+   * one, is used instead.
+   */
+  throttlePauseMs: number;
 }
 
 export const DELIVERY_SETTINGS = Symbol('DeliverySettings');
@@ -23,4 +29,5 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   reauthRecheckMs: 5 * 60_000,
   sendTimeoutMs: 10_000,
   privateRepliesPerHour: 750,
+  throttlePauseMs: 60_000,
 };

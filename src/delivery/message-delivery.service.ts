@@ -576,8 +576,11 @@ export class MessageDeliveryService {
       case 'transient':
         await this.store.markPending(ids, failure.record);
         await this.store.setStatus(message.id, 'queued', failure.record, ['queued']);
+        // A throttled account is paused whole, for Meta's wait or, when it gave none, ours.
         if (failure.retryAfterMs) {
           await this.limiter.pause(message.merchantId, failure.retryAfterMs);
+        } else if (failure.reason === 'rate_limited' && message.channel === 'instagram') {
+          await this.limiter.pause(message.merchantId, this.settings.throttlePauseMs);
         }
         this.logger.warn(context, 'send not accepted; will retry');
         throw failure;
