@@ -147,12 +147,16 @@ export function isMostlyLatin(text: string): boolean {
   return latin > arabic;
 }
 
-/** Common Arabizi words of a shop conversation; their presence means Arabic, not English. */
+/**
+ * Common Arabizi words of a shop conversation; their presence means Arabic, not English. Roots
+ * that take endings (shlon, shlonkum; mashkoor, mashkoorin; twaslon, twasloon) match with them.
+ */
 const ARABIZI =
-  /\b(shgad|shkad|shaked|bkam|bekam|beesh|aku|ako|maku|areed|arid|abi|wen|wein|shlon|shlonak|shno|shino|shukran|mashkoor|habibi|hala|marhaba|salam|3d?kum|3ndkum|tawseel|twasloon|b?kam|zain|zen|kulish|hwaya|hwaia|ba3d|7abibi|mawjood|mutwafer|mtwafr|yoosal)\b/i;
+  /\b(?:shgad|shkad|shaked|bkam|bekam|beesh|aku|ako|maku|areed|arid|abi|wen|wein|shno|shino|shukran|habibi|habibti|hala|halaw|ahlan|ahlen|ahla|marhaba|salam|3d?kum|3ndkum|tawseel|b?kam|zain|zen|kulish|hwaya|hwaia|ba3d|7abibi|mawjood|mutwafer|mtwafr|yoosal|yalla|inshallah|ygdar|agdar|akdar|khosh|(?:shlon|mashk[ou]+r|tisl[ae]m|twa?s[ae]?l|allah)[a-z]*)\b/i;
 
 /** The reply language: Arabic unless the customer clearly writes English. */
 export function replyLanguage(text: string): 'ar' | 'en' {
-  if (!isMostlyLatin(text)) return 'ar';
+  // An Arabic sentence with English product words in it ("عدكم black dress size M؟") is Arabic.
+  if (!isMostlyLatin(text) || /^[^\p{L}]*[\u0600-\u06ff]/u.test(text)) return 'ar';
   return ARABIZI.test(text) || /[a-z][235679]|[235679][a-z]/i.test(text) ? 'ar' : 'en';
 }

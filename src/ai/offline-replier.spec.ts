@@ -138,6 +138,40 @@ describe('offlineReply', () => {
     expect(reply('شنو طرق الدفع عدكم؟').reply).toBe('الدفع عند الاستلام او زين كاش');
   });
 
+  it('answers a payment question from the FAQ entry about payment, whatever its words', () => {
+    for (const text of ['تقبلون زين كاش؟', 'الدفع عند الاستلام؟', 'can I pay cash on delivery?']) {
+      const answer = reply(text);
+      expect({ text, intent: answer.intent, needsHuman: answer.needsHuman }).toEqual({
+        text,
+        intent: 'payment',
+        needsHuman: false,
+      });
+      expect(answer.reply).toBe('الدفع عند الاستلام او زين كاش');
+    }
+  });
+
+  it('takes a city named after "how much" for a delivery question', () => {
+    for (const text of ['شكد لهولير؟', 'شكد لديالى', 'شگد لزاخو', 'how much to basra?']) {
+      const answer = reply(text);
+      expect({ text, intent: answer.intent }).toEqual({ text, intent: 'delivery' });
+      expect(answer.reply).toContain('8 آلاف');
+    }
+  });
+
+  it('answers Arabizi it knows only by its roots, and Arabic with English words, in Arabic', () => {
+    expect(reply('mashkoorin').intent).toBe('thanks');
+    for (const text of [
+      'ahlan',
+      'mashkoorin',
+      'tislam eedak',
+      'shlonkum',
+      'عدكم black dress size M؟',
+    ]) {
+      expect({ text, language: reply(text).language }).toEqual({ text, language: 'ar-IQ' });
+    }
+    expect(reply('هاي شنو قماشها؟').intent).toBe('product_inquiry');
+  });
+
   it('hands over what it cannot answer, with the merchant’s message', () => {
     for (const text of [
       'وين طلبي؟',

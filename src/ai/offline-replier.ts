@@ -106,7 +106,10 @@ export function offlineReply(
         [product.sku],
       );
     case 'delivery': {
-      if (!shop.profile.deliveryInfo) return fromFaq ? answer(fromFaq) : handover();
+      if (!shop.profile.deliveryInfo) {
+        const about = fromFaq ?? faqAbout('delivery', shop.profile);
+        return about ? answer(about) : handover();
+      }
       const delivery = ar
         ? `بالنسبة للتوصيل: ${shop.profile.deliveryInfo}`
         : `Delivery: ${shop.profile.deliveryInfo}`;
@@ -116,8 +119,15 @@ export function offlineReply(
       }
       return answer(delivery);
     }
-    case 'payment':
-      return fromFaq ? answer(fromFaq) : handover();
+    case 'payment': {
+      // "الدفع عند الاستلام؟": the FAQ entry about payment, else delivery info that says how.
+      const delivery = shop.profile.deliveryInfo;
+      const about =
+        fromFaq ??
+        faqAbout('payment', shop.profile) ??
+        (delivery && detectIntent(delivery).intent === 'payment' ? delivery : null);
+      return about ? answer(about) : handover();
+    }
     case 'other':
       if (HOURS.test(normalized) && shop.profile.workingHours) {
         return answer(
@@ -165,6 +175,15 @@ function describe(product: CatalogueProduct, intent: Intent, ar: boolean): strin
   return ar
     ? `سعر ${product.name} هو ${price}، ومتوفر حالياً 🌷`
     : `${product.name} is ${price} and in stock.`;
+}
+
+/** The first FAQ answer whose question (or, failing that, answer) is about `intent`. */
+function faqAbout(intent: Intent, profile: MerchantProfile): string | null {
+  const faq = profile.faq ?? [];
+  const entry =
+    faq.find((candidate) => detectIntent(candidate.question).intent === intent) ??
+    faq.find((candidate) => detectIntent(candidate.answer).intent === intent);
+  return entry?.answer ?? null;
 }
 
 /** The FAQ answer whose question shares the most words with the message (two at least). */
