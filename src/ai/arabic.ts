@@ -32,14 +32,19 @@ export function asciiDigits(text: string): string {
 
 /** One spelling for matching: lower case, no diacritics or tatweel, unified letters and digits. */
 export function normalizeText(text: string): string {
-  return asciiDigits(text)
-    .toLowerCase()
-    .replace(DIACRITICS, '')
-    .replace(LETTER_PATTERN, (letter) => LETTERS[letter] ?? letter)
-    .replace(/(\p{L})\1{2,}/gu, '$1')
-    .replace(/[^\p{L}\p{N}\s]/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    asciiDigits(text)
+      .toLowerCase()
+      .replace(DIACRITICS, '')
+      .replace(LETTER_PATTERN, (letter) => LETTERS[letter] ?? letter)
+      .replace(/(\p{L})\1{2,}/gu, '$1')
+      // One word however it is split: "t-shirt", "t shirt", "تي شيرت".
+      .replace(/\bt[\s-]?shirt/g, 'tshirt')
+      .replace(/تي\s+شيرت/g, 'تيشيرت')
+      .replace(/[^\p{L}\p{N}\s]/gu, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 /** Colloquial and variant forms of catalogue words, mapped to one form. */
@@ -64,6 +69,12 @@ const SYNONYMS: Record<string, string> = {
   جنز: 'جينز',
   تيشيرت: 'تيشيرت',
   تيشرت: 'تيشيرت',
+  تشيرت: 'تيشيرت',
+  بدله: 'قاط',
+  بدلات: 'قاط',
+  كاب: 'كلاو',
+  كابات: 'كلاو',
+  شحاطه: 'نعال',
   قندره: 'حذاء',
   جزمه: 'حذاء',
   حذاء: 'حذاء',
@@ -88,7 +99,11 @@ const SYNONYMS: Record<string, string> = {
   trousers: 'بنطلون',
   abaya: 'عبايه',
   tshirt: 'تيشيرت',
-  't-shirt': 'تيشيرت',
+  tshirts: 'تيشيرت',
+  suit: 'قاط',
+  cap: 'كلاو',
+  slippers: 'نعال',
+  slipper: 'نعال',
   aswad: 'اسود',
   sawda: 'اسود',
   abyad: 'ابيض',
@@ -104,7 +119,7 @@ const SYNONYMS: Record<string, string> = {
 };
 
 const STOP_WORDS = new Set(
-  'من في على الى عن مع هذا هذه هاي هذي هل شكد شكد كم بكم بيش سعر حق اريد ابي ابغي عدكم اكو موجود متوفر لو يا انا انت وين شلون شنو the a an is do you have how much price for of and or i want please'.split(
+  'من في على الى عن مع هذا هذه هاي هذي هل شكد شكد كم بكم بيش سعر حق اريد ابي ابغي عدكم اكو موجود متوفر لو يا انا انت وين شلون شنو the a an is are do you have how much price for of and or i want please to delivery baghdad basra mosul erbil najaf karbala kirkuk duhok kut hilla'.split(
     ' ',
   ),
 );
@@ -130,6 +145,8 @@ export function tokens(text: string): string[] {
       }
     }
     const canonical = SYNONYMS[base] ?? SYNONYMS[word] ?? base;
+    // A lone letter ("size L") names no product.
+    if (canonical.length < 2) continue;
     if (!STOP_WORDS.has(canonical) && !STOP_WORDS.has(word)) out.push(canonical);
   }
   return out;

@@ -138,6 +138,16 @@ describe('offlineReply', () => {
     expect(reply('شنو طرق الدفع عدكم؟').reply).toBe('الدفع عند الاستلام او زين كاش');
   });
 
+  it('says when the colour asked for is not the one the product comes in, and takes no order', () => {
+    for (const text of ['عدكم فستان احمر؟', 'اريد فستان سهرة احمر', 'red evening dress price?']) {
+      const answer = reply(text);
+      expect({ text, skus: answer.productSkus }).toEqual({ text, skus: ['DR-BLK'] });
+      expect(answer.reply).toMatch(/^(ما عدنا هذا اللون|We don't have that colour)/);
+      expect(answer.reply).not.toContain('الاسم الكامل');
+    }
+    expect(reply('عدكم فستان سهرة سودة؟').reply).toMatch(/^اي متوفر/);
+  });
+
   it('answers a payment question from the FAQ entry about payment, whatever its words', () => {
     for (const text of ['تقبلون زين كاش؟', 'الدفع عند الاستلام؟', 'can I pay cash on delivery?']) {
       const answer = reply(text);

@@ -18,6 +18,22 @@ const HOURS = /(دوام|تفتحون|تفتح|تسدون|تسكرون|اوقا�
 const PRICE = /(شكد|بيش|بكم|بكد|سعر|السعر|سعره|سعرها|كم|price|how much|cost)/;
 const LOCATION = /(وين مكانكم|العنوان|عنوانكم|موقعكم|location|address)/;
 const RETURNS = /(ترجيع|ارجاع|استرجاع|استبدال|تبديل|ابدل|ارجع|return|exchange)/;
+/** Colours as `tokens` spells them (سودة and black are اسود). */
+const COLOURS = new Set(
+  tokens('اسود ابيض احمر ازرق اخضر اصفر وردي بني رمادي بيج نيلي برتقالي بنفسجي ذهبي فضي كحلي'),
+);
+
+/**
+ * The colour the customer asks for when the product comes in other colours only: its name and
+ * description name colours, and not that one ("فستان احمر" against "فستان سهرة اسود").
+ */
+function missingColour(text: string, product: CatalogueProduct): boolean {
+  const asked = tokens(text).filter((token) => COLOURS.has(token));
+  if (asked.length === 0) return false;
+  const has = new Set(tokens(`${product.name} ${product.description ?? ''}`));
+  const named = [...has].filter((token) => COLOURS.has(token));
+  return named.length > 0 && !asked.some((colour) => has.has(colour));
+}
 
 export function formatPrice(product: CatalogueProduct, language: 'ar' | 'en'): string {
   const amount = product.price.toLocaleString('en-US');
@@ -61,6 +77,18 @@ export function offlineReply(
   const normalized = normalizeText(text);
 
   const fromFaq = faqAnswer(text, shop.profile);
+  const selling = ['price_inquiry', 'availability', 'product_inquiry', 'order'].includes(intent);
+  if (selling && product && missingColour(text, product)) {
+    // Not the colour asked for: say so, and offer what there is, without taking an order for it.
+    const price = formatPrice(product, ar ? 'ar' : 'en');
+    return answer(
+      ar
+        ? `ما عدنا هذا اللون 🌷 الموجود ${product.name} بسعر ${price}، يناسبك؟`
+        : `We don't have that colour. We have ${product.name} for ${price}. Would that suit you?`,
+      [product.sku],
+      0.6,
+    );
+  }
   switch (intent) {
     case 'human_request':
     case 'complaint':

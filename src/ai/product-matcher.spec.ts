@@ -191,3 +191,38 @@ describe('ProductMatcher', () => {
     expect(matcher.match('السلام عليكم')).toEqual([]);
   });
 });
+
+describe('ProductMatcher on how customers name things', () => {
+  const item = (sku: string, name: string, description: string | null = null) => ({
+    sku,
+    name,
+    description,
+    price: 20_000,
+    currency: 'IQD',
+    inStock: true,
+    imageUrl: null,
+  });
+  const matcher = new ProductMatcher([
+    item('SUIT-1', 'قاط رجالي', 'قياسات M L XL'),
+    item('TSH-W', 'تيشيرت ابيض'),
+    item('QMS-B', 'قميص رجالي ازرق'),
+    item('CAP-1', 'كلاو رياضي'),
+    item('SLP-1', 'نعال صيفي'),
+    item('DRS-1', 'فستان سهرة', 'قياسات S M L'),
+  ]);
+  const first = (text: string) => matcher.match(text)[0]?.sku ?? null;
+
+  it('reads a word however it is split, and the colloquial and English names', () => {
+    expect(first('t-shirt price?')).toBe('TSH-W');
+    expect(first('شكد سعر تي شيرت')).toBe('TSH-W');
+    expect(first('تشيرت ابيض شكد')).toBe('TSH-W');
+    expect(first('شكد سعر البدلة الرجالية')).toBe('SUIT-1');
+    expect(first('شكد سعر الكاب')).toBe('CAP-1');
+    expect(first('how much are the slippers')).toBe('SLP-1');
+  });
+
+  it('takes no product from a lone letter or a city name', () => {
+    expect(first('twaslon l basra?')).toBeNull();
+    expect(first('how much is delivery to kut?')).toBeNull();
+  });
+});
