@@ -383,6 +383,25 @@ describe('AI replies (e2e)', () => {
     ['invalid JSON twice', () => ({ content: 'sure! the dress is nice' }), 2],
     ['a 500 every time', () => ({ status: 500 }), 3],
     ['no answer at all', () => ({ hang: true as const }), undefined],
+    ['a refusal, asked once', () => ({ refusal: "I'm sorry, I can't help with that." }), 1],
+    [
+      'a filtered answer, asked once',
+      () => ({ content: null, finishReason: 'content_filter' as const }),
+      1,
+    ],
+    [
+      'a 429 for a spent quota, asked once',
+      () => ({
+        status: 429,
+        error: {
+          message: 'You exceeded your current quota, please check your plan and billing details.',
+          type: 'insufficient_quota',
+          param: null,
+          code: 'insufficient_quota',
+        },
+      }),
+      1,
+    ],
   ])(
     'gives the holding reply and hands over when the model returns %s',
     async (_, behaviour, calls) => {

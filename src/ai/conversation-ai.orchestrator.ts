@@ -516,6 +516,13 @@ export class ConversationAIOrchestrator {
         this.metrics.aiLatency.observe({ outcome: 'ok' }, completion.latencyMs / 1000);
         this.metrics.aiTokens.inc({ kind: 'prompt' }, completion.promptTokens);
         this.metrics.aiTokens.inc({ kind: 'completion' }, completion.completionTokens);
+        if (completion.refusal || completion.finishReason === 'content_filter') {
+          // Asked again, the same turn is refused again: a person answers it.
+          lastError = new ModelUnavailableError(
+            `the model refused to answer: ${(completion.refusal ?? completion.finishReason ?? '').slice(0, 200)}`,
+          );
+          break;
+        }
         const answer = parseModelAnswer(completion.content);
         if (answer) {
           return {
@@ -530,7 +537,11 @@ export class ConversationAIOrchestrator {
           };
         }
         invalidAnswers += 1;
-        lastError = new ModelUnavailableError('the model did not answer with the required JSON');
+        lastError = new ModelUnavailableError(
+          completion.finishReason === 'length'
+            ? 'the answer was cut at its token limit'
+            : 'the model did not answer with the required JSON',
+        );
         if (invalidAnswers > 1) break;
       } catch (error) {
         this.metrics.aiLatency.observe({ outcome: 'error' }, (Date.now() - started) / 1000);

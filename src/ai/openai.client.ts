@@ -7,6 +7,10 @@ import { openaiConfig, type OpenAiConfig } from 'src/config/openai.config';
 
 export interface ModelCompletion {
   content: string | null;
+  /** The model's refusal to answer (its safety system), when it refused. */
+  refusal: string | null;
+  /** `stop`; `length` for an answer cut at the token limit; `content_filter` for one withheld. */
+  finishReason: string | null;
   model: string;
   promptTokens: number;
   completionTokens: number;
@@ -98,8 +102,11 @@ export class OpenAiClient {
       },
       { timeout: timeoutMs, maxRetries: 0 },
     );
+    const choice = completion.choices[0];
     return {
-      content: completion.choices[0]?.message?.content ?? null,
+      content: choice?.message?.content ?? null,
+      refusal: choice?.message?.refusal ?? null,
+      finishReason: choice?.finish_reason ?? null,
       model: completion.model,
       promptTokens: completion.usage?.prompt_tokens ?? 0,
       completionTokens: completion.usage?.completion_tokens ?? 0,
@@ -108,11 +115,20 @@ export class OpenAiClient {
   }
 }
 
-/** Errors worth another attempt: timeouts, lost connections, 408/409/429 and 5xx. */
+/**
+ * Errors worth another attempt: timeouts, lost connections, 408/409/429 and 5xx, but not a 429
+ * for a spent quota (`insufficient_quota`: only billing ends it).
+ */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof APIConnectionError) return true;
   if (error instanceof APIError) {
     const status: number = typeof error.status === 'number' ? error.status : 0;
+    if (
+      status === 429 &&
+      (error.code === 'insufficient_quota' || error.type === 'insufficient_quota')
+    ) {
+      return false;
+    }
     return status === 408 || status === 409 || status === 429 || status >= 500;
   }
   return false;

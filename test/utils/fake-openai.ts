@@ -7,7 +7,8 @@ import {
 /** What the fake model answers to one request. */
 export type ModelBehaviour =
   | { answer: Record<string, unknown>; delayMs?: number }
-  | { content: string | null }
+  | { content: string | null; finishReason?: 'stop' | 'length' | 'content_filter' }
+  | { refusal: string }
   | { status: number; error?: Record<string, unknown> }
   | { hang: true };
 
@@ -87,7 +88,15 @@ export class FakeOpenAi {
         },
       };
     }
-    const content = 'answer' in behaviour ? JSON.stringify(behaviour.answer) : behaviour.content;
+    const content =
+      'answer' in behaviour
+        ? JSON.stringify(behaviour.answer)
+        : 'content' in behaviour
+          ? behaviour.content
+          : null;
+    // A refusal comes with no content (structured outputs: message.refusal).
+    const refusal = 'refusal' in behaviour ? behaviour.refusal : null;
+    const finishReason = 'content' in behaviour ? (behaviour.finishReason ?? 'stop') : 'stop';
     return {
       delayMs: 'answer' in behaviour ? behaviour.delayMs : undefined,
       headers,
@@ -99,9 +108,9 @@ export class FakeOpenAi {
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content, refusal: null, annotations: [] },
+            message: { role: 'assistant', content, refusal, annotations: [] },
             logprobs: null,
-            finish_reason: 'stop',
+            finish_reason: finishReason,
           },
         ],
         usage: {
