@@ -313,6 +313,41 @@ describe('Instagram webhook: processing (e2e)', () => {
       expect(await pendingReplies()).toHaveLength(0);
     });
 
+    it('a reaction opens the 24-hour window again; taking it back does not', async () => {
+      const now = Date.now() - 60_000;
+      await deliver(
+        envelope([fromCustomer('c-react', now, { message: { mid: 'm-react', text: 'هلو' } })]),
+      );
+      await queue(radd.app, QueueName.AiResponse).obliterate({ force: true });
+      const windowOpenedAt = async () => {
+        const [row] = await db().query<Array<{ at: Date }>>(
+          `SELECT c.last_customer_message_at AS at FROM conversations c
+             JOIN customers cu ON cu.id = c.customer_id WHERE cu.igsid = 'c-react'`,
+        );
+        return row.at.getTime();
+      };
+      await deliver(
+        envelope([
+          fromCustomer('c-react', now + 1000, {
+            reaction: { mid: 'm-react', action: 'react', reaction: 'love', emoji: '❤️' },
+          }),
+        ]),
+      );
+      expect(await windowOpenedAt()).toBe(now + 1000);
+      await deliver(
+        envelope([
+          fromCustomer('c-react', now + 2000, { reaction: { mid: 'm-react', action: 'unreact' } }),
+        ]),
+      );
+      expect(await windowOpenedAt()).toBe(now + 1000);
+      const [message] = await messagesOf(merchant.id).then((rows) =>
+        rows.filter((row) => row.mid === 'm-react'),
+      );
+      expect(message.meta).toMatchObject({
+        reactions: [{ action: 'react' }, { action: 'unreact', by: 'customer' }],
+      });
+    });
+
     it('an echo of Radd’s own send marks it delivered (by message id, else by text) and pauses nothing; a seen event marks it read', async () => {
       const now = Date.now();
       await deliver(

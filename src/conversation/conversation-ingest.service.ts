@@ -408,7 +408,8 @@ export class ConversationIngestService {
     event: ReactionEvent,
   ): Promise<IngestResult> {
     // A customer's reaction opens the messaging window again (Meta), but is never answered.
-    if (!event.fromBusiness) {
+    // Meta names reacting only: taking a reaction back opens nothing.
+    if (!event.fromBusiness && event.action !== 'unreact') {
       await this.thread(manager, merchant.id, event.customerId, event.timestamp, true);
     }
     const entry = compact({
