@@ -333,6 +333,18 @@ describe('Delivery (e2e)', () => {
       expect(manychat.sends.map((send) => send.subscriberId)).toEqual(['4410002']);
     });
 
+    it('searches once for a customer ManyChat does not know, not on every reply', async () => {
+      const merchant = await manychatMerchant({ manychatSubscriberField: 'cf_igsid' });
+      const { conversationId } = await createConversation(radd.app, merchant.id);
+      const lookups = () => manychat.server.received('GET', '/fb/subscriber/findByCustomField');
+      for (const text of ['اولى', 'ثانية']) {
+        const id = await queueReply(radd.app, merchant.id, conversationId, { text });
+        expect((await settled(id)).delivery_error).toMatch(/^subscriber_unknown/);
+      }
+      expect(lookups()).toHaveLength(1);
+      expect(manychat.sends).toHaveLength(0);
+    });
+
     it('without a subscriber id goes through the Send API when the merchant has a token, else fails subscriber_unknown', async () => {
       const withToken = await manychatMerchant({
         manychatApiKey: MERCHANT_KEY,

@@ -9,6 +9,15 @@ import { MerchantDirectory } from 'src/merchant/merchant-directory';
 const fail = (reason: string, detail: string) => new DeliveryFailure('permanent', reason, detail);
 
 /**
+ * How long a search that found no ManyChat contact for a customer is believed, and for how many
+ * customers at most: a customer who never wrote through ManyChat is not searched for on every
+ * reply (ManyChat allows 10 searches a second per key). One who does write through it is known by
+ * that message's subscriber id, with no search.
+ */
+const NOT_FOUND_TTL_MS = 10 * 60_000;
+const NOT_FOUND_MAX = 10_000;
+
+/**
  * Which way a message goes, and with which credentials. ManyChat merchants send through
  * ManyChat to the customer's subscriber id (from ManyChat's inbound webhook, or looked up by the
  * custom field holding the IGSID); without one, through the Send API when the merchant has an
@@ -17,6 +26,9 @@ const fail = (reason: string, detail: string) => new DeliveryFailure('permanent'
  */
 @Injectable()
 export class DeliveryRouter {
+  /** Customers no ManyChat contact was found for, until when (see NOT_FOUND_TTL_MS). */
+  private readonly notFound = new Map<string, number>();
+
   constructor(
     private readonly merchants: MerchantDirectory,
     private readonly manychat: ManyChatMessageSender,
@@ -81,10 +93,20 @@ export class DeliveryRouter {
     if (!message.subscriberField || !message.igsid) return null;
     const key = this.manychatKeyOf(message);
     if (!key) return null;
+    const searched = `${message.merchantId}:${message.subscriberField}:${message.igsid}`;
+    const until = this.notFound.get(searched);
+    if (until !== undefined && until > Date.now()) return null;
+    this.notFound.delete(searched);
     const found = await this.manychat.findSubscriber(key, message.subscriberField, message.igsid);
     if (found) {
       await this.store.rememberSubscriber(message.merchantId, message.customerId, found);
       message.subscriberId = found;
+    } else {
+      if (this.notFound.size >= NOT_FOUND_MAX) {
+        const oldest = this.notFound.keys().next();
+        if (!oldest.done) this.notFound.delete(oldest.value);
+      }
+      this.notFound.set(searched, Date.now() + NOT_FOUND_TTL_MS);
     }
     return found;
   }
