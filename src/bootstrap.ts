@@ -24,6 +24,8 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 export interface CreateAppOptions {
   /** Overrides APP_ROLE. */
   role?: AppRole;
+  /** Close on SIGTERM and SIGINT (default); false for a caller that closes the app itself. */
+  shutdownHooks?: boolean;
 }
 
 /**
@@ -75,7 +77,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   app.useGlobalPipes(new ApiValidationPipe());
   if (roleParts(role).http) setupApiDocs(app);
   if (roleParts(role).http) await mountBullBoard(app, securityConfig().bullBoard);
-  app.enableShutdownHooks();
+  if (options.shutdownHooks !== false) app.enableShutdownHooks();
   return app;
 }
 

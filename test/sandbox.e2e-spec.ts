@@ -52,7 +52,7 @@ describe('sandbox (e2e)', () => {
     expect(reply?.parts.some((part) => part.imageUrl?.endsWith('/sandbox/images/DR-001.svg'))).toBe(
       true,
     );
-    expect(reply?.timeline).toMatchObject({ source: 'offline', intent: 'price_inquiry' });
+    expect(reply?.timeline).toMatchObject({ source: 'model', intent: 'price_inquiry' });
     expect(reply?.timeline.stored).toBeGreaterThanOrEqual(0);
     expect(reply?.timeline.sent).toBeGreaterThan(reply?.timeline.ai ?? Infinity);
   });
@@ -125,7 +125,7 @@ describe('the sandbox and production commands (e2e, built)', () => {
     expect(output).toContain('حسين > بيش الجاكيت الجلد الاسود؟');
     expect(output).toContain('85,000 دينار');
     expect(output).toMatch(
-      /received 0 ms → stored \d+ ms → AI \d+ ms \(offline, price_inquiry\) → sent \d+ ms/,
+      /received 0 ms → stored \d+ ms → AI \d+ ms \(model, price_inquiry\) → sent \d+ ms/,
     );
   }, 60_000);
 

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   print(`  web page:  ${url}/sandbox`);
   print(`  health:    ${url}/health`);
   print(
-    `  model:     ${env.OPENAI_API_KEY ? `${env.OPENAI_MODEL} (${env.OPENAI_BASE_URL ?? 'OpenAI'})` : 'offline replier (set OPENAI_API_KEY to use a model)'}`,
+    `  model:     ${sandbox.simulatedModel ? 'simulated: answers from the shop data in the prompt (set OPENAI_API_KEY to use a real one)' : `${env.OPENAI_MODEL} (${env.OPENAI_BASE_URL ?? 'OpenAI'})`}`,
   );
   print(`  demo shop: بيت الأناقة (merchant ${sandbox.merchantId}), 20 products`);
   print('');
