@@ -1,3 +1,4 @@
+import { catalogueFigures } from 'src/ai/prices';
 import { ProductMatcher, type CatalogueProduct } from 'src/ai/product-matcher';
 
 /** A merchant's catalogue of one version, indexed for matching; shared by replies, never changed. */
@@ -7,6 +8,8 @@ export interface IndexedCatalogue {
   readonly products: readonly CatalogueProduct[];
   readonly skus: ReadonlySet<string>;
   readonly matcher: ProductMatcher;
+  /** The prices the price guard grounds a reply in (see catalogueFigures). */
+  readonly prices: ReadonlySet<number>;
 }
 
 export interface CatalogueCacheLimits {
@@ -101,5 +104,6 @@ function indexed(version: bigint, products: CatalogueProduct[]): IndexedCatalogu
     products: Object.freeze(frozen),
     skus: new Set(frozen.map((product) => product.sku)),
     matcher: new ProductMatcher(frozen),
+    prices: catalogueFigures(frozen),
   };
 }

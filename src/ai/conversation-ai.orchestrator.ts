@@ -474,7 +474,7 @@ export class ConversationAIOrchestrator {
         usage: { error: error instanceof Error ? error.message.slice(0, 200) : 'unknown' },
       };
     }
-    const allowed = allowedFigures(shop.profile, catalogue.products);
+    const allowed = allowedFigures(shop.profile, catalogue.prices);
     const invented = ungroundedAmounts(answer.reply, allowed);
     if (invented.length > 0) {
       this.logger.warn(
@@ -683,10 +683,13 @@ function toTurnMessage(row: MessageJson): TurnMessage {
   };
 }
 
-/** Every figure the merchant's own data holds: product prices and numbers in the profile. */
+/**
+ * Every figure the merchant's own data holds: the catalogue's prices (catalogueFigures, read once
+ * per catalogue version) and the numbers in the profile and FAQ.
+ */
 export function allowedFigures(
   profile: MerchantProfile,
-  catalogue: readonly CatalogueProduct[],
+  prices: ReadonlySet<number>,
 ): GroundedFigures {
   const texts = [
     profile.deliveryInfo,
@@ -696,12 +699,5 @@ export function allowedFigures(
     profile.handoverMessage,
     ...(profile.faq ?? []).flatMap((entry) => [entry.question, entry.answer]),
   ].filter((text): text is string => typeof text === 'string');
-  return {
-    // An offer in a product's description ("قطعتين بـ 45 الف") is a price of the merchant's too.
-    prices: catalogue.flatMap((product) => [
-      product.price,
-      ...figuresIn(product.description ?? ''),
-    ]),
-    extras: texts.flatMap(figuresIn),
-  };
+  return { prices, extras: texts.flatMap(figuresIn) };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectIntent, INTENTS, type Intent } from 'src/ai/intents';
 import { HOLDING_REPLY_AR, offlineReply, type ShopContext } from 'src/ai/offline-replier';
-import { ungroundedAmounts, figuresIn } from 'src/ai/prices';
+import { catalogueFigures, ungroundedAmounts, figuresIn } from 'src/ai/prices';
 import { ProductMatcher, type CatalogueProduct } from 'src/ai/product-matcher';
 
 const labelled = JSON.parse(
@@ -59,7 +59,7 @@ const shop: ShopContext = {
   },
 };
 const allowed = {
-  prices: products.map((p) => p.price),
+  prices: catalogueFigures(products),
   extras: figuresIn(shop.profile.deliveryInfo ?? ''),
 };
 const matcher = new ProductMatcher(products);

@@ -1,4 +1,4 @@
-import { figuresIn, statedAmounts, ungroundedAmounts } from 'src/ai/prices';
+import { catalogueFigures, figuresIn, statedAmounts, ungroundedAmounts } from 'src/ai/prices';
 
 describe('statedAmounts', () => {
   it.each([
@@ -49,7 +49,7 @@ describe('statedAmounts', () => {
 describe('ungroundedAmounts', () => {
   // Two products, and a profile's delivery fees of 5,000 (Baghdad) and 8,000.
   const figures = {
-    prices: [25000, 65000],
+    prices: new Set([25000, 65000]),
     extras: figuresIn('التوصيل لبغداد 5 آلاف وباقي المحافظات 8000'),
   };
 
@@ -94,5 +94,17 @@ describe('ungroundedAmounts', () => {
         figures,
       ),
     ).toEqual([]);
+  });
+});
+
+describe('catalogueFigures', () => {
+  it("holds the products' prices and the offers their descriptions state", () => {
+    expect([
+      ...catalogueFigures([
+        { price: 15000, description: 'قطن، قطعتين بـ 28 الف' },
+        { price: 65000, description: 'قياس 42، موديل 2025' },
+        { price: 20000, description: null },
+      ]),
+    ]).toEqual([15000, 28000, 65000, 20000]);
   });
 });

@@ -78,9 +78,26 @@ export function figuresIn(text: string): number[] {
 /** What the merchant's data holds, as the price guard reads it. */
 export interface GroundedFigures {
   /** Prices of products (and offers in their descriptions): a reply may multiply them. */
-  prices: readonly number[];
+  prices: ReadonlySet<number>;
   /** Other figures (delivery fees, amounts in the profile and FAQ): one may be added to a price. */
   extras: readonly number[];
+}
+
+/**
+ * A catalogue's prices and the offers its descriptions state ("قطعتين بـ 45 الف"), read once per
+ * catalogue version (CatalogueCache), not on every reply.
+ */
+export function catalogueFigures(
+  products: ReadonlyArray<{ price: number; description: string | null }>,
+): ReadonlySet<number> {
+  const figures = new Set<number>();
+  for (const product of products) {
+    figures.add(product.price);
+    if (product.description) {
+      for (const figure of statedAmounts(product.description)) figures.add(figure);
+    }
+  }
+  return figures;
 }
 
 /**
@@ -91,17 +108,15 @@ export interface GroundedFigures {
  * with a catalogue's prices and fees, almost any round amount would be such a sum.
  */
 export function ungroundedAmounts(reply: string, figures: GroundedFigures): number[] {
-  const given = new Set([...figures.prices, ...figures.extras]);
-  const multiples = new Set<number>();
-  for (const price of figures.prices) {
+  const { prices, extras } = figures;
+  const pieces = (amount: number) => {
     for (let quantity = 1; quantity <= MAX_QUANTITY; quantity += 1) {
-      multiples.add(price * quantity);
+      if (amount % quantity === 0 && prices.has(amount / quantity)) return true;
     }
-  }
+    return false;
+  };
   const ofOrder = (amount: number) =>
-    given.has(amount) ||
-    multiples.has(amount) ||
-    figures.extras.some((extra) => multiples.has(amount - extra));
+    extras.includes(amount) || pieces(amount) || extras.some((extra) => pieces(amount - extra));
 
   const stated = statedAmounts(reply);
   const grounded = stated.filter(ofOrder);

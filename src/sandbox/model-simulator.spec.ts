@@ -1,6 +1,6 @@
 import { InstagramAIService, type TurnMessage } from 'src/ai/instagram-ai.service';
 import { parseModelAnswer } from 'src/ai/model-answer';
-import { ungroundedAmounts } from 'src/ai/prices';
+import { catalogueFigures, ungroundedAmounts } from 'src/ai/prices';
 import { ProductMatcher } from 'src/ai/product-matcher';
 import { allowedFigures } from 'src/ai/conversation-ai.orchestrator';
 import { DEMO_PRODUCTS, DEMO_PROFILE } from 'src/sandbox/demo-shop';
@@ -52,9 +52,12 @@ describe('simulatedAnswer', () => {
       language: 'ar-IQ',
     });
     expect(answer?.reply).toContain('65,000 دينار');
-    expect(ungroundedAmounts(answer?.reply ?? '', allowedFigures(DEMO_PROFILE, catalogue))).toEqual(
-      [],
-    );
+    expect(
+      ungroundedAmounts(
+        answer?.reply ?? '',
+        allowedFigures(DEMO_PROFILE, catalogueFigures(catalogue)),
+      ),
+    ).toEqual([]);
   });
 
   it("reads the customer's words, not the framing of a comment", () => {
