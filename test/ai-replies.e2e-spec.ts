@@ -112,6 +112,24 @@ describe('AI replies (e2e)', () => {
     expect((await postSigned(radd.url, body)).status).toBe(200);
   }
 
+  /** A comment webhook (`changes`, field `comments`) on one of the merchant's posts. */
+  function commentBody(
+    value: { id: string; text: string; from: { id: string; username: string } },
+    media: { id: string; media_product_type: string },
+    time = Date.now(),
+  ): string {
+    return JSON.stringify({
+      object: 'instagram',
+      entry: [
+        {
+          id: merchant.instagramAccountId,
+          time,
+          changes: [{ field: 'comments', value: { ...value, media } }],
+        },
+      ],
+    });
+  }
+
   async function replyTo(customer: string, timeoutMs = 15_000): Promise<ReplyRow> {
     return eventually(
       async () => {
@@ -450,26 +468,14 @@ describe('AI replies (e2e)', () => {
         language: 'en',
       },
     }));
-    const comment = JSON.stringify({
-      object: 'instagram',
-      entry: [
-        {
-          id: merchant.instagramAccountId,
-          time: Math.floor(Date.now() / 1000),
-          changes: [
-            {
-              field: 'comments',
-              value: {
-                id: `${customer}-comment`,
-                text: 'بكم الفستان الاسود؟',
-                from: { id: customer, username: 'zahraa' },
-                media: { id: 'media-reels-1', media_product_type: 'REELS' },
-              },
-            },
-          ],
-        },
-      ],
-    });
+    const comment = commentBody(
+      {
+        id: `${customer}-comment`,
+        text: 'بكم الفستان الاسود؟',
+        from: { id: customer, username: 'zahraa' },
+      },
+      { id: 'media-reels-1', media_product_type: 'REELS' },
+    );
     expect((await postSigned(radd.url, comment)).status).toBe(200);
     const reply = await replyTo(customer);
     expect(reply.meta.ai).toMatchObject({ source: 'guard', invented: [20000] });
@@ -540,26 +546,11 @@ describe('AI replies (e2e)', () => {
   });
 
   it('answers a comment with one private reply, and a repeated delivery of it with none', async () => {
-    const comment = JSON.stringify({
-      object: 'instagram',
-      entry: [
-        {
-          id: merchant.instagramAccountId,
-          time: Math.floor(Date.now() / 1000),
-          changes: [
-            {
-              field: 'comments',
-              value: {
-                id: 'comment-777',
-                text: 'بكم القميص؟',
-                from: { id: 'commenter-1', username: 'noor' },
-                media: { id: 'media-9', media_product_type: 'FEED' },
-              },
-            },
-          ],
-        },
-      ],
-    });
+    const comment = commentBody(
+      { id: 'comment-777', text: 'بكم القميص؟', from: { id: 'commenter-1', username: 'noor' } },
+      { id: 'media-9', media_product_type: 'FEED' },
+      Math.floor(Date.now() / 1000),
+    );
     expect((await postSigned(radd.url, comment)).status).toBe(200);
     const reply = await replyTo('commenter-1');
     expect(reply.meta.replyToCommentId).toBe('comment-777');
@@ -580,26 +571,11 @@ describe('AI replies (e2e)', () => {
     // Answers that need no person: a handover would leave the DM to the person.
     model.answer(() => ({ answer: GREETING }));
     await dm(customer, { mid: `${customer}-d1`, text: 'توصلون للبصرة؟' });
-    const comment = JSON.stringify({
-      object: 'instagram',
-      entry: [
-        {
-          id: merchant.instagramAccountId,
-          time: Date.now() + 1,
-          changes: [
-            {
-              field: 'comments',
-              value: {
-                id: `${customer}-comment`,
-                text: 'بكم القميص؟',
-                from: { id: customer, username: 'zahra' },
-                media: { id: 'media-10', media_product_type: 'FEED' },
-              },
-            },
-          ],
-        },
-      ],
-    });
+    const comment = commentBody(
+      { id: `${customer}-comment`, text: 'بكم القميص؟', from: { id: customer, username: 'zahra' } },
+      { id: 'media-10', media_product_type: 'FEED' },
+      Date.now() + 1,
+    );
     expect((await postSigned(radd.url, comment)).status).toBe(200);
     const replies = await eventually(
       async () => {

@@ -28,9 +28,9 @@ const MAX_PARTS = 12;
 /**
  * Every amount of money a text states, in whole units: "25,000", "٢٥٬٠٠٠", "٤٥،٠٠٠", "25 ألف",
  * "25k", "1.5 مليون", "ربع مليون", "25000 دينار", "سعره 25", and dollars ("$35", "35 دولار") as
- * they are. A bare number counts as money from 1,000 up, or
- * when a currency or thousands word follows it; small bare numbers (sizes, days, counts), phone
- * numbers, dates, ids, years of a model and counts of pieces do not.
+ * they are. A bare number counts as money from 1,000 up, or when a currency or thousands word
+ * follows it; small bare numbers (sizes, days, counts), phone numbers, dates, ids, years of a
+ * model and counts of pieces do not.
  */
 export function statedAmounts(text: string): number[] {
   const normalized = asciiDigits(text)
@@ -119,8 +119,9 @@ export function ungroundedAmounts(reply: string, figures: GroundedFigures): numb
     extras.includes(amount) || pieces(amount) || extras.some((extra) => pieces(amount - extra));
 
   const stated = statedAmounts(reply);
-  const grounded = stated.filter(ofOrder);
-  return stated.filter((amount) => !ofOrder(amount) && !isTotalOf(amount, grounded));
+  const inData = stated.map(ofOrder);
+  const grounded = stated.filter((_, i) => inData[i]);
+  return stated.filter((amount, i) => !inData[i] && !isTotalOf(amount, grounded));
 }
 
 /** Whether `amount` is the sum of two or more of `parts` (each used once). */

@@ -182,6 +182,13 @@ export async function startManyChatSimulator(): Promise<{
       );
     });
   });
+  return listenOnLoopback(server);
+}
+
+/** Starts a simulator's server on a free loopback port: its origin, and how to stop it. */
+export async function listenOnLoopback(
+  server: Server,
+): Promise<{ url: string; close: () => Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -192,7 +199,8 @@ export async function startManyChatSimulator(): Promise<{
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+/** A request's JSON body; undefined when there is none or it is not JSON. */
+export async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   if (chunks.length === 0) return undefined;

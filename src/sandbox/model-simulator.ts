@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { estimateTokens } from 'src/ai/instagram-ai.service';
+import type { ModelAnswer } from 'src/ai/model-answer';
 import { offlineReply, type ShopContext } from 'src/ai/offline-replier';
 import { ProductMatcher, type CatalogueProduct } from 'src/ai/product-matcher';
 import type { MerchantProfile } from 'src/merchant/merchant.entity';
+import { listenOnLoopback, readBody } from 'src/sandbox/instagram-simulator';
 
 /** The model's name in the simulator's answers. */
 export const SIMULATED_MODEL = 'radd-sandbox-model';
@@ -51,7 +52,7 @@ function textOf(content: unknown): string {
  * words of the turn (the prompt's bracketed lines, such as "[comment on the shop's post]", are
  * framing, not the customer's).
  */
-export function simulatedAnswer(messages: readonly ChatMessage[]): Record<string, unknown> {
+export function simulatedAnswer(messages: readonly ChatMessage[]): ModelAnswer {
   const shopMessage = messages.find(
     (message) => message.role === 'system' && textOf(message.content).startsWith(SHOP_DATA_PREFIX),
   );
@@ -88,7 +89,7 @@ export function simulatedAnswer(messages: readonly ChatMessage[]): Record<string
     .filter((line) => !/^\[.*\]$/.test(line.trim()))
     .join('\n');
   const matched = new ProductMatcher(products).match(turn);
-  return { ...offlineReply(turn, shop, matched) };
+  return offlineReply(turn, shop, matched);
 }
 
 /**
@@ -99,22 +100,12 @@ export async function startModelSimulator(): Promise<{
   baseUrl: string;
   close: () => Promise<void>;
 }> {
-  const server = createServer((req, res) => {
-    void answer(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const { url, close } = await listenOnLoopback(createServer((req, res) => void answer(req, res)));
+  return { baseUrl: `${url}/v1`, close };
 }
 
 async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const request = (await readBody(req)) as { model?: string; messages?: ChatMessage[] } | undefined;
   const send = (status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -123,10 +114,7 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
     send(404, { error: { message: 'not found', type: 'invalid_request_error', code: null } });
     return;
   }
-  let request: { model?: string; messages?: ChatMessage[] };
-  try {
-    request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof request;
-  } catch {
+  if (!request) {
     send(400, { error: { message: 'invalid JSON', type: 'invalid_request_error', code: null } });
     return;
   }
