@@ -8,7 +8,9 @@ import { OutboxSweeper } from 'src/webhook/outbox.sweeper';
 import type { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
 
 describe('OutboxSweeper, when Redis is back', () => {
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
   afterEach(() => jest.useRealTimers());
 
   /** A sweeper whose reads fail `failures` times (the queue's connection not back yet). */
