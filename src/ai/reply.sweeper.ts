@@ -11,7 +11,7 @@ import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AiReplyScheduler } from 'src/ai/ai-reply.scheduler';
 import { FIRST_PAGE, pageAfter } from 'src/common/keyset-page';
-import { PeriodicPass } from 'src/common/periodic-pass';
+import { CATCH_UP_RETRIES_MS, PeriodicPass } from 'src/common/periodic-pass';
 import { behaviourConfig, type BehaviourConfig } from 'src/config/behaviour.config';
 import { operationsConfig, type OperationsConfig } from 'src/config/operations.config';
 import { MessageDeliveryProducer } from 'src/delivery/message-delivery.producer';
@@ -68,12 +68,19 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
   private owedAtOnce = false;
   /** Where the next pass's page of undelivered messages starts. */
   private undeliveredAfter = FIRST_PAGE;
+  /** Redis is back and no pass has run through since. */
+  private catchUp = false;
 
   onApplicationBootstrap(): void {
     this.periodic.start(this.operations.outboxSweepMs);
     // A pass as soon as Redis is reachable, and again after each outage: the first sees the
     // marker, so a loss later is told; a later one finds out at once whether the data survived.
-    this.stopLooking = this.redis.onReachable(() => void this.periodic.run());
+    // Redis may be back for one connection and not yet for the queues': a pass that fails then
+    // is tried again within seconds.
+    this.stopLooking = this.redis.onReachable(() => {
+      this.catchUp = true;
+      this.periodic.runSoon(() => this.catchUp, CATCH_UP_RETRIES_MS);
+    });
   }
 
   onApplicationShutdown(): void {
@@ -98,6 +105,7 @@ export class ReplySweeper implements OnApplicationBootstrap, OnApplicationShutdo
       const replies = await this.owedReplies(graceMs);
       this.owedAtOnce = false;
       const report = { replies, deliveries: await this.undelivered(lost) };
+      this.catchUp = false;
       if (report.replies + report.deliveries > 0) {
         this.logger.warn(report, 'queued again work whose jobs were lost');
       }

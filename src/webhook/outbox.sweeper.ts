@@ -10,7 +10,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { FIRST_PAGE, pageAfter } from 'src/common/keyset-page';
-import { PeriodicPass } from 'src/common/periodic-pass';
+import { CATCH_UP_RETRIES_MS, PeriodicPass } from 'src/common/periodic-pass';
 import { operationsConfig, type OperationsConfig } from 'src/config/operations.config';
 import type { ProcessWebhookJob } from 'src/queue/jobs';
 import { retryFailedOrMissing } from 'src/queue/missing-jobs';
@@ -28,12 +28,6 @@ const BATCH = 500;
 const IDLE = 0;
 /** Pages a catch-up pass reads at most (events keep arriving meanwhile); later passes go on. */
 const MAX_CATCH_UP_PAGES = 200;
-/**
- * When the catch-up after an outage does not happen (a pass was already running, or Redis was back
- * for one connection and not yet for the queue's), it is tried again after these waits, not only
- * at the next sweep.
- */
-const CATCH_UP_RETRIES_MS = [1_000, 2_000, 4_000];
 
 /**
  * The outbox: every OUTBOX_SWEEP_MS, stored webhook events that are neither processed nor failed
@@ -54,10 +48,6 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
   private catchUp = false;
   /** Where the next page starts. */
   private after = FIRST_PAGE;
-  /** Catch-up attempts since Redis was last back, and the timer of the next one. */
-  private catchUpRetries = 0;
-  private catchUpTimer?: NodeJS.Timeout;
-
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectQueue(QueueName.ProcessWebhook) private readonly queue: Queue<ProcessWebhookJob>,
@@ -70,29 +60,13 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     this.periodic.start(this.config.outboxSweepMs);
     this.stopLooking = this.redis.onReachable(() => {
       this.catchUp = true;
-      this.catchUpRetries = 0;
-      this.catchUpNow();
+      this.periodic.runSoon(() => this.catchUp, CATCH_UP_RETRIES_MS);
     });
   }
 
   onApplicationShutdown(): void {
     this.stopLooking?.();
-    clearTimeout(this.catchUpTimer);
     this.periodic.stop();
-  }
-
-  /** A catch-up pass now; tried again shortly while it does not happen (CATCH_UP_RETRIES_MS). */
-  private catchUpNow(): void {
-    void this.periodic.run().then(() => {
-      const wait = CATCH_UP_RETRIES_MS[this.catchUpRetries];
-      if (!this.catchUp || wait === undefined || this.catchUpTimer) return;
-      this.catchUpRetries += 1;
-      this.catchUpTimer = setTimeout(() => {
-        this.catchUpTimer = undefined;
-        this.catchUpNow();
-      }, wait);
-      this.catchUpTimer.unref();
-    });
   }
 
   /** One pass (none while another runs); returns how many events were queued or retried. */
