@@ -1,5 +1,6 @@
 import Fastify from 'fastify';
 import pino from 'pino';
+import { QueryFailedError } from 'typeorm';
 import { pinoHttp, type Options } from 'pino-http';
 import { Writable } from 'node:stream';
 import type { LogLevel } from 'src/config/env';
@@ -73,6 +74,28 @@ describe('failed statements in logs', () => {
     expect(out).not.toContain('07701234567');
     expect(out).toContain('INSERT INTO messages');
     expect(out).toContain('invalid input syntax');
+  });
+
+  it("blank PostgreSQL's detail and where, and the driver's error they come from", () => {
+    const { logger, lines } = capture();
+    const driverError = Object.assign(new Error('null value in column "name" violates not-null'), {
+      code: '23502',
+      detail: 'Failing row contains (bc1d…, sealed-credential-bytes, بيش القميص؟).',
+      where: 'SQL function "f" statement 1: customer-text-here',
+      table: 'merchants',
+    });
+    const failed = new QueryFailedError(
+      'INSERT INTO merchants (name) VALUES ($1)',
+      [],
+      driverError,
+    );
+    logger.error({ err: failed }, 'unhandled error');
+    const out = lines();
+    expect(out).not.toContain('sealed-credential-bytes');
+    expect(out).not.toContain('بيش القميص');
+    expect(out).not.toContain('customer-text-here');
+    expect(out).toContain('23502');
+    expect(out).toContain('merchants');
   });
 });
 

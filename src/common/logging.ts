@@ -39,8 +39,13 @@ export const REDACT_PATHS = [
   'res.headers["set-cookie"]',
   ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
   // The values of a failed statement (TypeORM's QueryFailedError): sealed credentials, what
-  // customers wrote. The statement itself stays in the log.
+  // customers wrote. The statement itself stays in the log. PostgreSQL's `detail` ("Failing row
+  // contains (…)", "Key (…)=(…) already exists") and `where` quote values too, and the driver's
+  // error, which the QueryFailedError wraps, holds them again.
   'err.parameters',
+  'err.detail',
+  'err.where',
+  'err.driverError',
 ];
 
 /** The URL with the values of token-like query parameters (hub.verify_token, …) blanked. */
