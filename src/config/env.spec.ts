@@ -118,6 +118,26 @@ describe('readEnvironment', () => {
     ]);
   });
 
+  it("refuses the examples' CHANGE_ME placeholders as secrets, naming the setting only", () => {
+    const error = refusal({
+      ...secrets,
+      JWT_SECRET: 'CHANGE_ME_AT_LEAST_16_CHARACTERS',
+      META_APP_SECRET: 'CHANGE_ME',
+      ENCRYPTION_KEY: 'CHANGE_ME_64_HEX_CHARACTERS',
+      BULL_BOARD_PASSWORD: 'change-me',
+    });
+    expect(error.invalid).toEqual([
+      "META_APP_SECRET still holds the example's placeholder; set a secret of your own",
+      "ENCRYPTION_KEY still holds the example's placeholder; set a secret of your own",
+      "JWT_SECRET still holds the example's placeholder; set a secret of your own",
+      "BULL_BOARD_PASSWORD still holds the example's placeholder; set a secret of your own",
+    ]);
+    expect(error.message).not.toContain('AT_LEAST');
+    expect(
+      readEnvironment({ ...secrets, JWT_SECRET: 'a-secret-to-change-me-later' }).JWT_SECRET,
+    ).toBe('a-secret-to-change-me-later');
+  });
+
   it('lets tools that need no secret run without them', () => {
     expect(
       readEnvironment({ DATABASE_URL: 'postgres://x@db/radd' }, { requireSecrets: false })

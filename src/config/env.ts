@@ -28,6 +28,19 @@ export const REQUIRED_SETTINGS = [
   'JWT_SECRET',
 ] as const;
 
+/** Settings that guard something: the required ones, and the keys and passwords besides. */
+const SECRET_SETTINGS = [
+  ...REQUIRED_SETTINGS,
+  'ENCRYPTION_KEY_PREVIOUS',
+  'IG_APP_SECRET',
+  'BULL_BOARD_PASSWORD',
+] as const;
+
+/** The examples' stand-in for a secret (`CHANGE_ME…` in deploy/ and .env.example). */
+function isPlaceholder(value: string): boolean {
+  return /^change[_-]?me/i.test(value);
+}
+
 const HEX_32_BYTES = /^[0-9a-fA-F]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
@@ -171,8 +184,14 @@ export function readEnvironment(
   const invalid = describe(validateSync(env));
   for (const key of ['ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS'] as const) {
     const value = env[key];
-    if (value !== undefined && decodeKey(value) === null) {
+    if (value !== undefined && decodeKey(value) === null && !isPlaceholder(value)) {
       invalid.push(`${key} must be 64 hex characters or base64 of 32 bytes`);
+    }
+  }
+  for (const key of SECRET_SETTINGS) {
+    const value = env[key];
+    if (value !== undefined && isPlaceholder(value)) {
+      invalid.push(`${key} still holds the example's placeholder; set a secret of your own`);
     }
   }
   if (missing.length > 0 || invalid.length > 0) throw new ConfigValidationError(missing, invalid);
