@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { redisConfig, type RedisConfig } from 'src/config/redis.config';
 import { redisConnectionOptions } from 'src/queue/redis-connection';
@@ -8,7 +8,7 @@ import { redisConnectionOptions } from 'src/queue/redis-connection';
  * away instead of queueing commands: callers decide what an outage means for them.
  */
 @Injectable()
-export class RedisService implements OnModuleDestroy {
+export class RedisService implements OnApplicationShutdown {
   readonly client: Redis;
   readonly prefix: string;
 
@@ -41,7 +41,11 @@ export class RedisService implements OnModuleDestroy {
     return [this.prefix, ...parts].join(':');
   }
 
-  onModuleDestroy(): void {
+  /**
+   * Closed last: the jobs a worker drains before shutdown (beforeApplicationShutdown) still take
+   * send slots and check pauses through this connection.
+   */
+  onApplicationShutdown(): void {
     this.client.disconnect();
   }
 }
