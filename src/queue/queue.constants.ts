@@ -15,10 +15,16 @@ export const QUEUE_NAMES: readonly QueueName[] = Object.values(QueueName);
 const HOUR = 3600;
 const DAY = 24 * HOUR;
 
+/**
+ * Retries wait exponentially longer, each at a random 70-100% of its step, so that jobs failed
+ * together by one outage do not all come back at the same moments.
+ */
+const JITTER = 0.3;
+
 /** Completed jobs are kept briefly for dashboards; failed ones long enough to inspect and retry. */
 const base: DefaultJobOptions = {
   attempts: 5,
-  backoff: { type: 'exponential', delay: 1_000 },
+  backoff: { type: 'exponential', delay: 1_000, jitter: JITTER },
   removeOnComplete: { age: HOUR, count: 1_000 },
   removeOnFail: { age: 7 * DAY, count: 5_000 },
 };
@@ -27,13 +33,17 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   [QueueName.ProcessWebhook]: { ...base, attempts: 8 },
   // Retries of a model call are bounded inside the job; the job itself retries when PostgreSQL or
   // Redis is away, for minutes, so that an outage delays answers instead of losing them.
-  [QueueName.AiResponse]: { ...base, attempts: 8, backoff: { type: 'exponential', delay: 2_000 } },
+  [QueueName.AiResponse]: {
+    ...base,
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 2_000, jitter: JITTER },
+  },
   // A provider outage of up to about an hour delays replies instead of failing them (the
   // producer sets the delivery backoff; see delivery-backoff).
   [QueueName.MessageDelivery]: {
     ...base,
     attempts: DELIVERY_ATTEMPTS,
-    backoff: { type: 'exponential', delay: 2_000 },
+    backoff: { type: 'exponential', delay: 2_000, jitter: JITTER },
   },
   [QueueName.Cleanup]: { ...base, attempts: 1, removeOnComplete: { count: 50 } },
 };

@@ -15,6 +15,8 @@ export function redisConnectionOptions(url: string): RedisOptions {
     db: Number.isInteger(db) ? db : 0,
     tls: parsed.protocol === 'rediss:' ? {} : undefined,
     maxRetriesPerRequest: null,
-    retryStrategy: (times: number) => Math.min(times * 200, 2_000),
+    // Each process at a random 75-100% of the step, so that they do not all reconnect at once.
+    retryStrategy: (times: number) =>
+      Math.round(Math.min(times * 200, 2_000) * (0.75 + Math.random() * 0.25)),
   };
 }
