@@ -133,6 +133,42 @@ describe('admin API (e2e)', () => {
       expect(patch.status).toBe(409);
     });
 
+    it("refuses with 409 an account id or Page id that is another merchant's, in either field", async () => {
+      const first = await newMerchant({ pageId: accountId() });
+      const conflicts: Array<[Json, string]> = [
+        [{ pageId: first.pageId }, 'pageId'],
+        [{ pageId: first.instagramAccountId }, 'pageId'],
+        [{ instagramAccountId: first.pageId }, 'instagramAccountId'],
+      ];
+      const other = await newMerchant();
+      for (const [fields, field] of conflicts) {
+        const created = await request('POST', '/api/merchants', {
+          body: {
+            name: 'x',
+            instagramAccountId: accountId(),
+            deliveryChannel: 'instagram',
+            ...fields,
+          },
+        });
+        expect(created.status).toBe(409);
+        expect(created.body).toMatchObject({
+          message: `${field} is already used by another merchant`,
+        });
+        const patched = await request('PATCH', `/api/merchants/${other.id}`, { body: fields });
+        expect(patched.status).toBe(409);
+      }
+      // A merchant may give its own ids again.
+      const own = await request('PATCH', `/api/merchants/${first.id}`, {
+        body: { pageId: first.pageId, name: 'renamed' },
+      });
+      expect(own.status).toBe(200);
+      const count = await database(radd.app).query<Array<{ n: number }>>(
+        `SELECT count(*)::int AS n FROM merchants WHERE page_id = $1 OR instagram_account_id = $1`,
+        [first.pageId],
+      );
+      expect(count[0].n).toBe(1);
+    });
+
     it('lists merchants newest first with cursor pagination (admin)', async () => {
       const made = [await newMerchant(), await newMerchant(), await newMerchant()];
       const first = await request<{ items: Json[]; nextCursor: string | null }>(

@@ -327,5 +327,29 @@ describe('Instagram webhook: receiving (e2e)', () => {
       expect(routes.get(other.instagramAccountId)).toMatchObject({ id: other.id, pageId: null });
       expect(routes.has('999')).toBe(false);
     });
+
+    it('routes an id that two merchants hold to neither (rows older than the check), and says so', async () => {
+      const shared = accountId();
+      const owner = await createMerchant(radd.app);
+      await createMerchant(radd.app, { pageId: shared });
+      await database(radd.app).query(`UPDATE merchants SET page_id = $1 WHERE id = $2`, [
+        shared,
+        owner.id,
+      ]);
+      const third = await createMerchant(radd.app, { pageId: owner.instagramAccountId });
+      const output = captureOutput();
+      let routes: Map<string, { id: string }>;
+      try {
+        routes = await radd.app
+          .get(MerchantDirectory)
+          .byAccountIds([shared, owner.instagramAccountId, third.instagramAccountId]);
+      } finally {
+        output.stop();
+      }
+      expect(routes.has(shared)).toBe(false);
+      expect(routes.has(owner.instagramAccountId)).toBe(false);
+      expect(routes.get(third.instagramAccountId)?.id).toBe(third.id);
+      expect(output.text()).toContain('an account id belongs to more than one merchant');
+    });
   });
 });

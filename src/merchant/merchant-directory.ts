@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { CredentialCipher } from 'src/merchant/credential-cipher';
@@ -26,6 +26,8 @@ export function credentialContext(
 /** Finds merchants by the ids Meta uses for them, and opens their credentials when needed. */
 @Injectable()
 export class MerchantDirectory {
+  private readonly logger = new Logger(MerchantDirectory.name);
+
   constructor(
     @InjectRepository(Merchant) private readonly merchants: Repository<Merchant>,
     private readonly cipher: CredentialCipher,
@@ -43,6 +45,14 @@ export class MerchantDirectory {
          FROM merchants WHERE instagram_account_id = ANY($1::text[]) OR page_id = ANY($1::text[])`,
       [ids],
     );
+    // An id two merchants hold (rows older than the check that prevents it) routes to neither:
+    // its events are stored unrouted rather than handed to one of them at random.
+    const shared = new Set<string>();
+    const claim = (accountId: string, route: MerchantRoute) => {
+      const held = routes.get(accountId);
+      if (held && held.id !== route.id) shared.add(accountId);
+      else routes.set(accountId, route);
+    };
     for (const merchant of found) {
       const route: MerchantRoute = {
         id: merchant.id,
@@ -50,8 +60,15 @@ export class MerchantDirectory {
         pageId: merchant.pageId,
         deliveryChannel: merchant.deliveryChannel,
       };
-      if (merchant.pageId) routes.set(merchant.pageId, route);
-      routes.set(merchant.instagramAccountId, route);
+      if (merchant.pageId) claim(merchant.pageId, route);
+      claim(merchant.instagramAccountId, route);
+    }
+    for (const accountId of shared) routes.delete(accountId);
+    if (shared.size > 0) {
+      this.logger.error(
+        { accountIds: [...shared] },
+        'an account id belongs to more than one merchant: its events are stored unrouted; give each merchant its own ids',
+      );
     }
     return routes;
   }

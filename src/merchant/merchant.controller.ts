@@ -49,7 +49,9 @@ export class MerchantController {
   @AdminOnly()
   @ApiOperation({ summary: 'Create a merchant (admin); the inbound secret is shown only now' })
   @ApiCreatedResponse({ type: MerchantWithSecretView })
-  @ApiConflictResponse({ description: 'instagramAccountId is already used' })
+  @ApiConflictResponse({
+    description: "instagramAccountId or pageId is already one of another merchant's ids",
+  })
   @ApiForbiddenResponse({ description: 'not an admin token' })
   async create(@Body() body: CreateMerchantDto): Promise<MerchantWithSecretView> {
     return withSecret(await this.merchants.create(body));
@@ -80,7 +82,9 @@ export class MerchantController {
   })
   @ApiOkResponse({ type: MerchantView })
   @ApiNotFoundResponse({ description: 'no such merchant, or not the token’s merchant' })
-  @ApiConflictResponse({ description: 'instagramAccountId is already used' })
+  @ApiConflictResponse({
+    description: "instagramAccountId or pageId is already one of another merchant's ids",
+  })
   async update(
     @Param('id', ParseUuidPipe) id: string,
     @Body() body: UpdateMerchantDto,

@@ -33,6 +33,7 @@ export interface MerchantProfile {
 @Entity('merchants')
 @Check('ck_merchants_delivery_channel', `"delivery_channel" IN ('manychat', 'instagram')`)
 @Index('uq_merchants_instagram_account', ['instagramAccountId'], { unique: true })
+@Index('ix_merchants_page_id', ['pageId'], { where: 'page_id IS NOT NULL' })
 export class Merchant {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_merchants' })
   id!: string;

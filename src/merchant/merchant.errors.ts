@@ -7,8 +7,8 @@ export class MerchantNotFoundError extends DomainError {
 }
 
 export class InstagramAccountTakenError extends DomainError {
-  constructor() {
-    super('conflict', 'instagramAccountId is already used by another merchant');
+  constructor(field: 'instagramAccountId' | 'pageId' = 'instagramAccountId') {
+    super('conflict', `${field} is already used by another merchant`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, type EntityManager, Repository } from 'typeorm';
 import {
   decodeCursor,
   encodeCursor,
@@ -20,6 +20,11 @@ import { Merchant, type MerchantProfile } from 'src/merchant/merchant.entity';
 import { InstagramAccountTakenError, MerchantNotFoundError } from 'src/merchant/merchant.errors';
 
 const ACCOUNT_UNIQUE = 'uq_merchants_instagram_account';
+/**
+ * Taken by every write of a merchant's account ids, so that the check that no other merchant
+ * holds them (in either column) and the write are one step.
+ */
+const ACCOUNT_IDS_LOCK = "pg_advisory_xact_lock(hashtext('radd:merchant-account-ids'))";
 const INBOUND_SECRET_BYTES = 32;
 
 /** A merchant together with the inbound secret just made for it (shown to the caller once). */
@@ -58,7 +63,10 @@ export class MerchantService {
       inboundSecret: this.seal(id, 'inboundSecret', inboundSecret),
     };
     try {
-      await this.merchants.insert(row);
+      await this.dataSource.transaction(async (manager) => {
+        await this.assertAccountIdsFree(manager, id, row.instagramAccountId, row.pageId);
+        await manager.insert(Merchant, row);
+      });
     } catch (error) {
       if (isUniqueViolation(error, ACCOUNT_UNIQUE)) throw new InstagramAccountTakenError();
       throw error;
@@ -118,6 +126,14 @@ export class MerchantService {
           changes.instagramAccountId = patch.instagramAccountId;
         }
         if (patch.pageId !== undefined) changes.pageId = patch.pageId;
+        if (changes.instagramAccountId !== undefined || changes.pageId !== undefined) {
+          await this.assertAccountIdsFree(
+            manager,
+            merchantId,
+            changes.instagramAccountId ?? merchant.instagramAccountId,
+            changes.pageId === undefined ? merchant.pageId : changes.pageId,
+          );
+        }
         if (patch.deliveryChannel !== undefined) changes.deliveryChannel = patch.deliveryChannel;
         if (patch.profile !== undefined) {
           changes.profile = cleanProfile(merchant.profile, patch.profile);
@@ -162,6 +178,32 @@ export class MerchantService {
     );
     if (!result.affected) throw new MerchantNotFoundError();
     return { merchant: await this.get(merchantId), inboundSecret };
+  }
+
+  /**
+   * Webhooks are routed by `entry.id`, which is a merchant's Instagram account id or its Page id:
+   * neither may be another merchant's, in either column, or that merchant's customers would be
+   * routed here. Throws InstagramAccountTakenError naming the field.
+   */
+  private async assertAccountIdsFree(
+    manager: EntityManager,
+    merchantId: string,
+    instagramAccountId: string | undefined,
+    pageId: string | null | undefined,
+  ): Promise<void> {
+    await manager.query(`SELECT ${ACCOUNT_IDS_LOCK}`);
+    const fields = [
+      ['instagramAccountId', instagramAccountId],
+      ['pageId', pageId],
+    ] as const;
+    for (const [field, accountId] of fields) {
+      if (!accountId) continue;
+      const [other] = await manager.query<unknown[]>(
+        `SELECT 1 FROM merchants WHERE id <> $1 AND (instagram_account_id = $2 OR page_id = $2) LIMIT 1`,
+        [merchantId, accountId],
+      );
+      if (other) throw new InstagramAccountTakenError(field);
+    }
   }
 
   private seal(

@@ -5,6 +5,7 @@ import { DeliveryParts1764195000000 } from 'src/database/migrations/176419500000
 import { OwedWork1764210000000 } from 'src/database/migrations/1764210000000-owed-work';
 import { CatalogueVersion1764220000000 } from 'src/database/migrations/1764220000000-catalogue-version';
 import { SendingAttempt1764230000000 } from 'src/database/migrations/1764230000000-sending-attempt';
+import { MerchantPageIndex1764240000000 } from 'src/database/migrations/1764240000000-merchant-page-index';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   OwedWork1764210000000,
   CatalogueVersion1764220000000,
   SendingAttempt1764230000000,
+  MerchantPageIndex1764240000000,
 ];
