@@ -38,6 +38,12 @@ export function typeOrmOptions(config: DatabaseConfig): DataSourceOptions {
       max: config.poolSize,
       connectionTimeoutMillis: 5_000,
       application_name: 'radd',
+      // A connection whose peer is gone without a word (a failover, a dropped route) is found out
+      // by TCP keepalives instead of hanging its queries until the kernel gives up.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      // A transaction left open by a stuck caller releases its row locks after a minute.
+      idle_in_transaction_session_timeout: 60_000,
       // Repeated statements are prepared once per connection (src/database/prepared-statements.ts).
       Client: PreparingClient,
     },
