@@ -5,6 +5,7 @@ import { QueueManager } from 'src/queue/queue-manager';
 import { QueueName } from 'src/queue/queue.constants';
 import { startApp, type TestApp } from 'test/utils/app';
 import { startBuiltServer } from 'test/utils/built-server';
+import { AUTH_FAILURES_PER_MINUTE } from 'src/webhook/auth-failure.limiter';
 import { createMerchant, database, eventually, postSigned, textDm } from 'test/utils/instagram';
 
 function metricValue(text: string, name: string, labels: string): number {
@@ -185,6 +186,26 @@ describe('queue dashboard (e2e)', () => {
         'message-delivery',
         'process-webhook',
       ]);
+      // Guessing: past AUTH_FAILURES_PER_MINUTE wrong passwords in a minute, 429; the right
+      // password still gets in.
+      const guesses: number[] = [];
+      for (let guess = 0; guess < AUTH_FAILURES_PER_MINUTE; guess += 1) {
+        const answer = await fetch(`${server.url}/admin/queues`, {
+          headers: {
+            authorization: `Basic ${Buffer.from(`ops:guess-${guess}`).toString('base64')}`,
+          },
+        });
+        guesses.push(answer.status);
+      }
+      expect(guesses.slice(0, AUTH_FAILURES_PER_MINUTE - 1).every((status) => status === 401)).toBe(
+        true,
+      );
+      expect(guesses.at(-1)).toBe(429);
+      const throttled = await fetch(`${server.url}/admin/queues`, {
+        headers: { authorization: `Basic ${Buffer.from('ops:one-more').toString('base64')}` },
+      });
+      expect(throttled.status).toBe(429);
+      expect((await fetch(`${server.url}/admin/queues`, { headers: auth })).status).toBe(200);
     } finally {
       await server.stop();
     }

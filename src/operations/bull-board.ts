@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { safeEqual } from 'src/common/safe-equal';
 import type { SecurityConfig } from 'src/config/security.config';
 import { QueueManager } from 'src/queue/queue-manager';
+import { AuthFailureLimiter } from 'src/webhook/auth-failure.limiter';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
@@ -30,14 +31,21 @@ export async function mountBullBoard(
     serverAdapter,
   });
   const expected = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
+  const failures = app.get(AuthFailureLimiter, { strict: false });
   await app.register(async (scope: FastifyInstance) => {
-    scope.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       const given = request.headers.authorization;
-      if (typeof given === 'string' && safeEqual(given, expected)) {
-        done();
-        return;
+      if (typeof given === 'string' && safeEqual(given, expected)) return;
+      // Wrong credentials are counted per address (no credentials yet is a browser's first ask):
+      // past AUTH_FAILURES_PER_MINUTE in a minute, guessing the password is answered 429.
+      if (given !== undefined && (await failures.recordFailure('queue-dashboard', request.ip))) {
+        return reply.status(429).header('retry-after', '60').send({
+          statusCode: 429,
+          error: 'Too Many Requests',
+          message: 'too many failed sign-ins from this address; try again in a minute',
+        });
       }
-      void reply
+      return reply
         .status(401)
         .header('www-authenticate', 'Basic realm="Radd queues", charset="UTF-8"')
         .send({

@@ -7,8 +7,11 @@ import type { WebhookSource } from 'src/webhook/webhook-event.entity';
 export const AUTH_FAILURES_PER_MINUTE = 100;
 const WINDOW_SECONDS = 60;
 
+/** What an address failed to authenticate to: a webhook route, or the queue dashboard's login. */
+export type AuthRoute = WebhookSource | 'queue-dashboard';
+
 /**
- * Counts failed webhook authentications per route and client address, across every API process (in
+ * Counts failed authentications per route and client address, across every API process (in
  * Redis, with a per-process fallback while Redis is away). Only failures are counted: a correctly
  * signed request is never throttled, whatever its address did before. Each route counts its own:
  * forged Instagram posts from an address do not turn its ManyChat requests away, nor the reverse.
@@ -34,7 +37,7 @@ export class AuthFailureLimiter {
   }
 
   /** Records one failure of `address` on `route`; true when it is now over the limit there. */
-  async recordFailure(route: WebhookSource, address: string): Promise<boolean> {
+  async recordFailure(route: AuthRoute, address: string): Promise<boolean> {
     try {
       await this.limiter.consume(`${route}:${address}`);
       return false;
