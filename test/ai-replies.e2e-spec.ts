@@ -437,6 +437,39 @@ describe('AI replies (e2e)', () => {
     40_000,
   );
 
+  it('waits as long as a rate-limited model asks (retry-after-ms), then answers from the model', async () => {
+    const customer = newCustomer();
+    let calls = 0;
+    model.answer(() =>
+      (calls += 1) === 1
+        ? {
+            status: 429,
+            headers: { 'retry-after-ms': '1800' },
+            error: {
+              message: 'Rate limit reached for gpt-4o-mini on requests per min (RPM).',
+              type: 'requests',
+              param: null,
+              code: 'rate_limit_exceeded',
+            },
+          }
+        : {
+            answer: {
+              reply: 'هلا بيك، شنو تحب تشوف؟',
+              intent: 'greeting',
+              confidence: 0.9,
+              needsHuman: false,
+              productSkus: [],
+              language: 'ar-IQ',
+            },
+          },
+    );
+    await dm(customer, { mid: `${customer}-x`, text: 'هلو' });
+    const reply = await replyTo(customer, 30_000);
+    expect(reply.meta.ai.source).toBe('model');
+    const [first, second] = model.server.received('POST', '/v1/chat/completions');
+    expect(second.receivedAt - first.receivedAt).toBeGreaterThanOrEqual(1_800);
+  });
+
   it('does not send a reply with an invented price as it is', async () => {
     const customer = newCustomer();
     model.answer(() => ({

@@ -16,7 +16,7 @@ import {
   offlineReply,
   type ShopContext,
 } from 'src/ai/offline-replier';
-import { isRetryable, OpenAiClient } from 'src/ai/openai.client';
+import { isRetryable, retryWaitMs, OpenAiClient } from 'src/ai/openai.client';
 import { figuresIn, ungroundedAmounts, type GroundedFigures } from 'src/ai/prices';
 import type { CatalogueProduct } from 'src/ai/product-matcher';
 import { formatReply } from 'src/ai/reply-format';
@@ -546,10 +546,11 @@ export class ConversationAIOrchestrator {
       } catch (error) {
         this.metrics.aiLatency.observe({ outcome: 'error' }, (Date.now() - started) / 1000);
         lastError = error;
-        if (!isRetryable(error)) break;
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(500 * attempt, Math.max(0, deadline - Date.now()))),
-        );
+        if (!isRetryable(error) || attempt === MODEL_ATTEMPTS) break;
+        // A wait that would leave too little of the budget for the call: the holding reply now.
+        const wait = retryWaitMs(error, attempt);
+        if (deadline - Date.now() - wait < 500) break;
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }
     throw lastError;

@@ -133,3 +133,29 @@ export function isRetryable(error: unknown): boolean {
   }
   return false;
 }
+
+/** The SDK's own ceiling on a server-given wait (manychat-openai B.5): longer ones are not waited. */
+const MAX_ASKED_WAIT_MS = 60_000;
+
+/**
+ * How long to wait before attempt `attempt + 1`: 0.5 s, 1 s, 2 s … each at a random 75-100% (turns
+ * failed together by one outage do not come back in step), or longer when the server said how
+ * long to wait (`retry-after-ms`, else `retry-after` in seconds or as a date), up to 60 s.
+ */
+export function retryWaitMs(error: unknown, attempt: number, now = Date.now()): number {
+  const backoff = 500 * 2 ** Math.max(0, attempt - 1) * (0.75 + Math.random() * 0.25);
+  const headers = error instanceof APIError ? (error.headers as Headers | undefined) : undefined;
+  return Math.round(Math.max(backoff, askedWaitMs(headers, now) ?? 0));
+}
+
+function askedWaitMs(headers: Headers | undefined, now: number): number | undefined {
+  if (!headers) return undefined;
+  const inMs = Number.parseFloat(headers.get('retry-after-ms') ?? '');
+  let wait = Number.isFinite(inMs) ? inMs : undefined;
+  const after = headers.get('retry-after');
+  if (wait === undefined && after) {
+    const seconds = Number.parseFloat(after);
+    wait = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(after) - now;
+  }
+  return wait !== undefined && wait >= 0 && wait <= MAX_ASKED_WAIT_MS ? wait : undefined;
+}

@@ -9,7 +9,7 @@ export type ModelBehaviour =
   | { answer: Record<string, unknown>; delayMs?: number }
   | { content: string | null; finishReason?: 'stop' | 'length' | 'content_filter' }
   | { refusal: string }
-  | { status: number; error?: Record<string, unknown> }
+  | { status: number; error?: Record<string, unknown>; headers?: Record<string, string> }
   | { hang: true };
 
 interface ChatRequest {
@@ -77,7 +77,7 @@ export class FakeOpenAi {
     if ('status' in behaviour) {
       return {
         status: behaviour.status,
-        headers,
+        headers: { ...headers, ...behaviour.headers },
         body: {
           error: behaviour.error ?? {
             message: 'The server had an error',
