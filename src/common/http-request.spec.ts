@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI, { APIConnectionError } from 'openai';
-import { httpRequest, leanFetch } from 'src/common/http-request';
+import {
+  AnswerTooLargeError,
+  MAX_ANSWER_BYTES,
+  httpRequest,
+  leanFetch,
+} from 'src/common/http-request';
 import { requestMayHaveArrived } from 'src/delivery/delivery-failure';
 
 interface Seen {
@@ -28,6 +33,18 @@ describe('httpRequest and leanFetch', () => {
           body: Buffer.concat(chunks).toString(),
         });
         if (req.url === '/hang') return;
+        if (req.url === '/flood') {
+          // Streams past the limit, slowly enough that a reader that waits for the end would hang.
+          res.writeHead(200, { 'content-type': 'application/json' });
+          const chunk = Buffer.alloc(256 * 1024, 0x61);
+          const pump = () => {
+            if (res.destroyed) return;
+            res.write(chunk);
+            setTimeout(pump, 5);
+          };
+          pump();
+          return;
+        }
         if (req.url === '/empty') {
           res.writeHead(204).end();
           return;
@@ -72,6 +89,18 @@ describe('httpRequest and leanFetch', () => {
         headers: expect.objectContaining({ authorization: 'Bearer k' }) as unknown,
       }),
     ]);
+  });
+
+  it('stops reading an answer larger than MAX_ANSWER_BYTES, and says so', async () => {
+    const flood = await httpRequest(`${origin}/flood`, { timeoutMs: 10_000 }).catch(
+      (error: unknown) => error,
+    );
+    expect(flood).toBeInstanceOf(AnswerTooLargeError);
+    expect(requestMayHaveArrived(flood)).toBe(true);
+    // Answers below the limit are whole.
+    const big = 'x'.repeat(MAX_ANSWER_BYTES / 2);
+    const answer = await httpRequest(`${origin}/echo`, { method: 'POST', body: big });
+    expect(JSON.parse(answer.text)).toEqual({ echoed: big });
   });
 
   it('rejects a refused connection as never sent, a timeout as possibly arrived', async () => {

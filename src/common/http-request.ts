@@ -18,6 +18,35 @@ export interface HttpRequestInit {
 }
 
 /**
+ * The largest answer body read (what Radd calls answers in kilobytes): a provider that streams
+ * more, by fault or by malice, costs a call and not the process's memory.
+ */
+export const MAX_ANSWER_BYTES = 2 * 1024 * 1024;
+
+/** An answer body over MAX_ANSWER_BYTES: the call fails and the rest is not read. */
+export class AnswerTooLargeError extends Error {
+  constructor(limit: number) {
+    super(`the answer was larger than ${limit} bytes; not read`);
+    this.name = 'AnswerTooLargeError';
+  }
+}
+
+/** The body as UTF-8 text, read up to `limit` bytes; over it, the stream is closed and it throws. */
+async function boundedText(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new AnswerTooLargeError(limit);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+}
+
+/**
  * One call to an outside API (the model, ManyChat, Meta) over undici's keep-alive pool. undici's
  * `request` is what Node's `fetch` runs on, without the WHATWG layers (streams, Request and
  * Response objects) that made a call cost four to six times the CPU. A refused connection
@@ -34,7 +63,7 @@ export async function httpRequest(url: string | URL, init: HttpRequestInit): Pro
     body: init.body,
     signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
   });
-  const text = await answer.body.text();
+  const text = await boundedText(answer.body, MAX_ANSWER_BYTES);
   const headers = new Headers();
   for (const [name, value] of Object.entries(answer.headers)) {
     if (typeof value === 'string') headers.set(name, value);
