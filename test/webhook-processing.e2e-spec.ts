@@ -277,6 +277,38 @@ describe('Instagram webhook: processing (e2e)', () => {
       expect(await pendingReplies(message.conversation_id)).toHaveLength(0);
     });
 
+    it.each([
+      ['alone in its POST', false],
+      ['with another event in its POST', true],
+    ])(
+      'a message whose deletion came first, in an earlier POST, is stored deleted and not answered (%s)',
+      async (_, withOther) => {
+        const now = Date.now();
+        const customer = `c-unsent-${withOther ? 'mixed' : 'alone'}`;
+        const mid = `m-unsent-${withOther ? 'mixed' : 'alone'}`;
+        await deliver(
+          envelope([fromCustomer(customer, now + 1000, { message: { mid, is_deleted: true } })]),
+        );
+        const other = fromCustomer(customer, now + 500, {
+          reaction: { mid: 'm-elsewhere', action: 'react', reaction: 'love', emoji: '❤️' },
+        });
+        await deliver(
+          envelope([
+            fromCustomer(customer, now, { message: { mid, text: 'اريد اشتري' } }),
+            ...(withOther ? [other] : []),
+          ]),
+        );
+        const [message] = (await messagesOf(merchant.id)).filter((row) => row.mid === mid);
+        expect(message).toMatchObject({ mid, deleted: true, text: 'اريد اشتري' });
+        expect(await pendingReplies(message.conversation_id)).toHaveLength(0);
+        const [conversation] = await db().query<Array<{ reply_owed_at: Date | null }>>(
+          `SELECT reply_owed_at FROM conversations WHERE id = $1`,
+          [message.conversation_id],
+        );
+        expect(conversation.reply_owed_at).toBeNull();
+      },
+    );
+
     it('events of one POST apply in timestamp order, whatever their order in the body', async () => {
       const now = Date.now();
       await deliver(

@@ -207,7 +207,10 @@ export class ConversationIngestService {
       return { status: 'ignored', note: 'message from the business without is_echo' };
     }
     const thread = await this.thread(manager, merchant.id, event.customerId, event.timestamp, true);
-    const { answerable, ...fields } = customerMessageFields(event, merchant);
+    const { answerable: asks, ...fields } = customerMessageFields(event, merchant);
+    // Meta does not keep webhooks in order: the customer may have unsent it already.
+    const unsent = await this.deletedBefore(manager, event.accountId, event.mid);
+    const answerable = asks && !unsent;
     const inserted = await this.insertMessage(manager, {
       merchantId: merchant.id,
       conversationId: thread.conversationId,
@@ -216,11 +219,16 @@ export class ConversationIngestService {
       ...fields,
       mid: event.mid,
       occurredAt: event.timestamp,
+      deleted: unsent,
       owesReply: answerable ? 'if-stored' : undefined,
     });
     return {
       status: inserted ? 'applied' : 'ignored',
-      note: inserted ? undefined : 'message already stored',
+      note: inserted
+        ? unsent
+          ? 'stored deleted: its deletion came first'
+          : undefined
+        : 'message already stored',
       answer:
         inserted && answerable ? { conversationId: thread.conversationId, owed: true } : undefined,
       newCustomer: thread.customerCreated
@@ -380,8 +388,27 @@ export class ConversationIngestService {
       [merchantId, mid],
     );
     const conversationId = rows[0]?.conversation_id;
-    if (!conversationId) return { status: 'ignored', note: 'deleted message is not stored' };
+    if (!conversationId) {
+      return {
+        status: 'ignored',
+        note: 'deleted message is not stored (yet: it is stored deleted)',
+      };
+    }
     return { status: 'applied', recheck: { conversationId } };
+  }
+
+  /** Whether a deletion of this message was recorded (it arrived before the message). */
+  private async deletedBefore(
+    manager: EntityManager,
+    accountId: string,
+    mid: string,
+  ): Promise<boolean> {
+    const rows = await rowsOf<unknown>(
+      manager,
+      `SELECT 1 FROM inbound_events WHERE account_id = $1 AND kind = 'message_deleted' AND event_key = $2`,
+      [accountId, mid],
+    );
+    return rows.length > 0;
   }
 
   private async edited(
@@ -600,6 +627,8 @@ export class ConversationIngestService {
       meta: Record<string, unknown>;
       channel?: 'instagram' | 'manychat';
       deliveryStatus?: 'delivered';
+      /** Stored as unsent by the customer. */
+      deleted?: boolean;
       /**
        * Records, with the message, that its conversation is owed a reply (what the reply sweeper
        * queues again from if the ai-response job is lost): always, or only if the message is new.
@@ -611,8 +640,8 @@ export class ConversationIngestService {
       manager,
       `WITH inserted AS (
          INSERT INTO messages
-           (merchant_id, conversation_id, direction, sender, type, text, attachments, mid, meta, occurred_at, channel, delivery_status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           (merchant_id, conversation_id, direction, sender, type, text, attachments, mid, meta, occurred_at, channel, delivery_status, deleted)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14)
          ON CONFLICT (merchant_id, mid) WHERE mid IS NOT NULL DO NOTHING
          RETURNING id
        ),
@@ -636,6 +665,7 @@ export class ConversationIngestService {
         message.channel ?? null,
         message.deliveryStatus ?? null,
         message.owesReply ?? 'never',
+        message.deleted ?? false,
       ],
     );
     return rows.length > 0;

@@ -20,7 +20,8 @@ export interface CustomerMessage {
 /**
  * Records each event's identity and, for each one recorded now, finds or creates the customer and
  * the conversation, moves its clocks forward, records that a reply is owed and stores the message:
- * all of it in one statement. Events repeated within the input or recorded before are left out;
+ * all of it in one statement. A message whose deletion came first (Meta does not keep webhooks in
+ * order) is stored deleted and owes no reply. Events repeated within the input or recorded before are left out;
  * `fresh` keeps the first of each identity. A customer's several messages make one customer and one
  * conversation row each (a statement may not change a row twice). Rows are written in the order of
  * (account, customer), the order every ingestion transaction takes them in, so none deadlock.
@@ -30,7 +31,9 @@ export interface CustomerMessage {
  */
 const STORE_CUSTOMER_MESSAGES = `
   WITH input AS (
-    SELECT i.*, EXISTS (SELECT 1 FROM messages m WHERE m.merchant_id = i.merchant_id AND m.mid = i.mid) AS stored_before
+    SELECT i.*, EXISTS (SELECT 1 FROM messages m WHERE m.merchant_id = i.merchant_id AND m.mid = i.mid) AS stored_before,
+           EXISTS (SELECT 1 FROM inbound_events d
+                    WHERE d.account_id = i.account_id AND d.kind = 'message_deleted' AND d.event_key = i.mid) AS unsent
       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
                   $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[])
            WITH ORDINALITY AS i(webhook_event_id, merchant_id, account_id, mid, occurred_at, payload,
@@ -54,7 +57,7 @@ const STORE_CUSTOMER_MESSAGES = `
   ),
   threads AS (
     SELECT merchant_id, igsid, min(account_id) AS account_id, max(occurred_at) AS at,
-           bool_or(answerable AND NOT stored_before) AS owes
+           bool_or(answerable AND NOT stored_before AND NOT unsent) AS owes
       FROM fresh GROUP BY merchant_id, igsid
   ),
   customer AS (
@@ -71,8 +74,8 @@ const STORE_CUSTOMER_MESSAGES = `
        ORDER BY t.account_id, t.igsid`)}
   ),
   stored AS (
-    INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, mid, meta, occurred_at)
-    SELECT f.merchant_id, v.id, 'in', 'customer', f.type, f.text, f.attachments::jsonb, f.mid, f.meta::jsonb, f.occurred_at
+    INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, mid, meta, occurred_at, deleted)
+    SELECT f.merchant_id, v.id, 'in', 'customer', f.type, f.text, f.attachments::jsonb, f.mid, f.meta::jsonb, f.occurred_at, f.unsent
       FROM fresh f
       JOIN customer c ON c.merchant_id = f.merchant_id AND c.igsid = f.igsid
       JOIN conversation v ON v.customer_id = c.id
@@ -80,7 +83,7 @@ const STORE_CUSTOMER_MESSAGES = `
     ON CONFLICT (merchant_id, mid) WHERE mid IS NOT NULL DO NOTHING
     RETURNING merchant_id, mid
   )
-  SELECT f.n::int AS n, v.id AS conversation_id, c.id AS customer_id, c.created,
+  SELECT f.n::int AS n, v.id AS conversation_id, c.id AS customer_id, c.created, f.unsent,
          EXISTS (SELECT 1 FROM stored s WHERE s.merchant_id = f.merchant_id AND s.mid = f.mid) AS stored
     FROM fresh f
     JOIN customer c ON c.merchant_id = f.merchant_id AND c.igsid = f.igsid
@@ -93,6 +96,8 @@ interface StoredRow {
   customer_id: string;
   created: boolean;
   stored: boolean;
+  /** Its deletion (the customer unsent it) came first, in an earlier webhook. */
+  unsent: boolean;
 }
 
 /**
@@ -140,7 +145,7 @@ export class CustomerMessageBatch {
         status: row.stored ? 'applied' : 'ignored',
         note: row.stored ? undefined : 'message already stored',
         answer:
-          row.stored && fields[index].answerable
+          row.stored && fields[index].answerable && !row.unsent
             ? { conversationId: row.conversation_id, owed: true }
             : undefined,
         newCustomer: firstSight
