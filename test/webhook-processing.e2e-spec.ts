@@ -329,17 +329,25 @@ describe('Instagram webhook: processing (e2e)', () => {
       await deliver(
         envelope([
           fromCustomer('c-edit', now + 1000, {
-            message_edit: { mid: 'm-edit', text: 'بيش القميص؟', num_edit: '1' },
+            message_edit: { mid: 'm-edit', text: 'بيش القميص؟', num_edit: '2' },
           }),
           fromCustomer('c-edit', now + 2000, {
             reaction: { mid: 'm-edit', action: 'react', reaction: 'love', emoji: '❤️' },
           }),
         ]),
       );
+      // An earlier edit that comes late does not undo the later one.
+      await deliver(
+        envelope([
+          fromCustomer('c-edit', now + 500, {
+            message_edit: { mid: 'm-edit', text: 'بيش ال', num_edit: '1' },
+          }),
+        ]),
+      );
       const [message] = await messagesOf(merchant.id);
       expect(message.text).toBe('بيش القميص؟');
       expect(message.meta).toMatchObject({
-        editCount: 1,
+        editCount: 2,
         reactions: [{ action: 'react', reaction: 'love', emoji: '❤️', by: 'customer' }],
       });
       expect(await pendingReplies()).toHaveLength(0);

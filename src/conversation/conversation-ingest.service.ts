@@ -418,15 +418,28 @@ export class ConversationIngestService {
     text: string,
     editCount: number,
   ): Promise<IngestResult> {
-    const rows = await rowsOf<unknown>(
+    // Edits may come out of order too: an earlier edit (a lower num_edit) does not undo a later one.
+    const [row] = await rowsOf<{ found: boolean; updated: boolean }>(
       manager,
-      `UPDATE messages SET text = $3, meta = meta || jsonb_build_object('editCount', $4::int, 'editedAt', now())
-        WHERE merchant_id = $1 AND mid = $2 RETURNING id`,
+      `WITH target AS (
+         SELECT id, COALESCE((meta->>'editCount')::int, 0) AS edits FROM messages
+          WHERE merchant_id = $1 AND mid = $2
+       ),
+       updated AS (
+         UPDATE messages m
+            SET text = $3, meta = m.meta || jsonb_build_object('editCount', $4::int, 'editedAt', now())
+           FROM target t
+          WHERE m.id = t.id AND m.merchant_id = $1 AND ($4 = 0 OR t.edits < $4)
+         RETURNING m.id
+       )
+       SELECT EXISTS (SELECT 1 FROM target) AS found, EXISTS (SELECT 1 FROM updated) AS updated`,
       [merchantId, mid, text, editCount],
     );
-    return rows.length > 0
-      ? { status: 'applied' }
-      : { status: 'ignored', note: 'edited message is not stored' };
+    if (row?.updated) return { status: 'applied' };
+    return {
+      status: 'ignored',
+      note: row?.found ? 'a later edit is applied already' : 'edited message is not stored',
+    };
   }
 
   private async reaction(
