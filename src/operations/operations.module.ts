@@ -5,6 +5,7 @@ import { CleanupProcessor } from 'src/operations/cleanup.processor';
 import { CleanupService } from 'src/operations/cleanup.service';
 import { MetricsController } from 'src/operations/metrics.controller';
 import { QueueAdminController } from 'src/operations/queue-admin.controller';
+import { OwedWorkMetrics } from 'src/operations/owed-work.metrics';
 import { QueueMetrics } from 'src/operations/queue-metrics';
 
 /** What operators run Radd with: metrics, retention cleanup, queue inspection. */
@@ -13,7 +14,12 @@ export class OperationsModule {
   static readonly forRole = perRole((role: RoleParts): DynamicModule => ({
     module: OperationsModule,
     controllers: role.http ? [MetricsController, QueueAdminController] : [MetricsController],
-    providers: [QueueMetrics, CleanupService, ...(role.worker ? [CleanupProcessor] : [])],
+    providers: [
+      QueueMetrics,
+      OwedWorkMetrics,
+      CleanupService,
+      ...(role.worker ? [CleanupProcessor] : []),
+    ],
     exports: [CleanupService],
   }));
 }
