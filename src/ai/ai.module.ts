@@ -4,6 +4,7 @@ import { AiResponseProcessor } from 'src/ai/ai-response.processor';
 import { CatalogueCache } from 'src/ai/catalogue-cache';
 import { ConversationAIOrchestrator } from 'src/ai/conversation-ai.orchestrator';
 import { InstagramAIService } from 'src/ai/instagram-ai.service';
+import { ModelBudget } from 'src/ai/model-budget';
 import { OpenAiClient } from 'src/ai/openai.client';
 import { ReplySweeper } from 'src/ai/reply.sweeper';
 import { perRole } from 'src/common/per-role';
@@ -24,6 +25,7 @@ export class AiModule {
             InstagramAIService,
             // One per application: the catalogues this worker process keeps between replies.
             { provide: CatalogueCache, useFactory: () => new CatalogueCache() },
+            ModelBudget,
             ConversationAIOrchestrator,
             AiResponseProcessor,
             ReplySweeper,

@@ -16,6 +16,7 @@ import {
   offlineReply,
   type ShopContext,
 } from 'src/ai/offline-replier';
+import { ModelBudget } from 'src/ai/model-budget';
 import { isRetryable, retryWaitMs, OpenAiClient } from 'src/ai/openai.client';
 import { figuresIn, ungroundedAmounts, type GroundedFigures } from 'src/ai/prices';
 import type { CatalogueProduct } from 'src/ai/product-matcher';
@@ -247,6 +248,7 @@ export class ConversationAIOrchestrator {
     private readonly sender: MessageDeliveryService,
     private readonly metrics: MetricsService,
     private readonly catalogues: CatalogueCache,
+    private readonly budget: ModelBudget,
   ) {}
 
   /**
@@ -408,7 +410,7 @@ export class ConversationAIOrchestrator {
       turn: commentId ? [last] : turn,
     });
 
-    const { answer, source, usage } = await this.answer(prompt, shop, catalogue);
+    const { answer, source, usage } = await this.answer(merchantId, prompt, shop, catalogue);
     const handover = handsOver(answer);
     const language = answer.language.startsWith('en') ? 'en' : 'ar';
     // The holding reply says what happened (a person will answer); other handovers use the merchant's words.
@@ -442,6 +444,7 @@ export class ConversationAIOrchestrator {
 
   /** The model's answer, guarded; the offline replier without a model; the holding reply on failure. */
   private async answer(
+    merchantId: string,
     prompt: BuiltPrompt,
     shop: ShopContext,
     catalogue: IndexedCatalogue,
@@ -452,10 +455,15 @@ export class ConversationAIOrchestrator {
         language: prompt.language,
       });
     if (!this.model.enabled) return { answer: offline(), source: 'offline', usage: {} };
+    if (!(await this.budget.allows(merchantId))) {
+      return { answer: offline(), source: 'offline', usage: { reason: 'daily token cap' } };
+    }
     let answer: ModelAnswer;
     let usage: Record<string, unknown>;
     try {
-      ({ answer, usage } = await this.callModel(prompt.messages));
+      ({ answer, usage } = await this.callModel(prompt.messages, (tokens) =>
+        this.budget.spend(merchantId, tokens),
+      ));
     } catch (error) {
       this.logger.warn(
         { err: error instanceof Error ? error.message : String(error) },
@@ -496,6 +504,7 @@ export class ConversationAIOrchestrator {
   /** One structured answer within the budget: transient errors retried, invalid JSON retried once. */
   private async callModel(
     messages: Parameters<OpenAiClient['complete']>[0],
+    spend: (tokens: number) => Promise<void>,
   ): Promise<{ answer: ModelAnswer; usage: Record<string, unknown> }> {
     const deadline = Date.now() + MODEL_BUDGET_MS;
     let invalidAnswers = 0;
@@ -516,6 +525,7 @@ export class ConversationAIOrchestrator {
         this.metrics.aiLatency.observe({ outcome: 'ok' }, completion.latencyMs / 1000);
         this.metrics.aiTokens.inc({ kind: 'prompt' }, completion.promptTokens);
         this.metrics.aiTokens.inc({ kind: 'completion' }, completion.completionTokens);
+        void spend(completion.promptTokens + completion.completionTokens);
         if (completion.refusal || completion.finishReason === 'content_filter') {
           // Asked again, the same turn is refused again: a person answers it.
           lastError = new ModelUnavailableError(

@@ -10,6 +10,7 @@ export const behaviourConfig = registerAs('behaviour', () => {
     sendRatePerMerchant: env.SEND_RATE_PER_MERCHANT,
     deliveryConcurrency: env.DELIVERY_CONCURRENCY,
     aiConcurrency: env.AI_CONCURRENCY,
+    aiDailyTokensPerMerchant: env.AI_DAILY_TOKENS_PER_MERCHANT,
   };
 });
 export type BehaviourConfig = ReturnType<typeof behaviourConfig>;

@@ -113,6 +113,8 @@ export class Environment {
   @IsInt() @Min(1) @Max(1000) SEND_RATE_PER_MERCHANT = 80;
   @IsInt() @Min(1) @Max(500) DELIVERY_CONCURRENCY = 20;
   @IsInt() @Min(1) @Max(1000) AI_CONCURRENCY = 100;
+  /** Model tokens a merchant may use in a day (UTC); 0: no cap. */
+  @IsInt() @Min(0) @Max(1_000_000_000) AI_DAILY_TOKENS_PER_MERCHANT = 0;
   @IsInt() @Min(100) @Max(3_600_000) OUTBOX_SWEEP_MS = 15000;
   @IsInt() @Min(1) @Max(3650) WEBHOOK_RETENTION_DAYS = 30;
   @IsInt() @Min(1) @Max(10_080) CLEANUP_INTERVAL_MINUTES = 60;

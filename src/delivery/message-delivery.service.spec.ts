@@ -28,6 +28,7 @@ function service(aiConcurrency: number, runs: Run[]) {
     sendRatePerMerchant: 80,
     deliveryConcurrency: 20,
     aiConcurrency,
+    aiDailyTokensPerMerchant: 0,
   };
   const unused = {} as never;
   const delivery = new MessageDeliveryService(
@@ -163,6 +164,7 @@ describe('MessageDeliveryService.prepare', () => {
         sendRatePerMerchant: 80,
         deliveryConcurrency: 20,
         aiConcurrency,
+        aiDailyTokensPerMerchant: 0,
       },
     );
     return { delivery, channelFor, waiting };

@@ -14,6 +14,7 @@ function limiter(deliveryConcurrency: number, sendRatePerMerchant = 80): SendRat
     sendRatePerMerchant,
     deliveryConcurrency,
     aiConcurrency: 100,
+    aiDailyTokensPerMerchant: 0,
   };
   return new SendRateLimiter(noRedis, behaviour, { ...DEFAULT_DELIVERY_SETTINGS });
 }
