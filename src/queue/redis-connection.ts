@@ -15,8 +15,9 @@ export function redisConnectionOptions(url: string): RedisOptions {
     db: Number.isInteger(db) ? db : 0,
     tls: parsed.protocol === 'rediss:' ? {} : undefined,
     maxRetriesPerRequest: null,
-    // Each process at a random 75-100% of the step, so that they do not all reconnect at once.
-    retryStrategy: (times: number) =>
-      Math.round(Math.min(times * 200, 2_000) * (0.75 + Math.random() * 0.25)),
+    // Not jittered: with random waits, a worker's blocking connection at times did not close after
+    // a Redis restart (BullMQ's close waited on it for over 30 s; 3 hangs in 16 runs of the outbox
+    // e2e test, none in 20 without). A handful of processes reconnecting together is no herd.
+    retryStrategy: (times: number) => Math.min(times * 200, 2_000),
   };
 }
