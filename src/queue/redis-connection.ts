@@ -16,7 +16,7 @@ export function redisConnectionOptions(url: string): RedisOptions {
     tls: parsed.protocol === 'rediss:' ? {} : undefined,
     maxRetriesPerRequest: null,
     // Not jittered: with random waits, a worker's blocking connection at times did not close after
-    // a Redis restart (BullMQ's close waited on it for over 30 s; 3 hangs in 16 runs of the outbox
+    // a Redis restart (BullMQ's close waited on it for over 30 s; 4 hangs in 17 runs of the outbox
     // e2e test, none in 20 without). A handful of processes reconnecting together is no herd.
     retryStrategy: (times: number) => Math.min(times * 200, 2_000),
   };
