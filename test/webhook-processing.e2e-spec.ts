@@ -309,6 +309,41 @@ describe('Instagram webhook: processing (e2e)', () => {
       },
     );
 
+    it.each([
+      ['alone in its POST', false],
+      ['with another event in its POST', true],
+    ])(
+      'a message whose edits came first, in earlier POSTs, is stored as last edited (%s)',
+      async (_, withOther) => {
+        const now = Date.now();
+        const customer = `c-early-edit-${withOther ? 'mixed' : 'alone'}`;
+        const mid = `m-early-edit-${withOther ? 'mixed' : 'alone'}`;
+        const edit = (text: string, count: number, at: number) =>
+          envelope([
+            fromCustomer(customer, at, {
+              message_edit: { mid, text, num_edit: String(count) },
+            }),
+          ]);
+        // The second edit first, then the first: the later one stays.
+        await deliver(edit('بيش القميص الابيض؟', 2, now + 2000));
+        await deliver(edit('بيش القميص؟', 1, now + 1000));
+        const other = fromCustomer(customer, now + 500, {
+          reaction: { mid: 'm-elsewhere', action: 'react', reaction: 'love', emoji: '❤️' },
+        });
+        await deliver(
+          envelope([
+            fromCustomer(customer, now, { message: { mid, text: 'بيش' } }),
+            ...(withOther ? [other] : []),
+          ]),
+        );
+        const [message] = (await messagesOf(merchant.id)).filter((row) => row.mid === mid);
+        expect(message).toMatchObject({ text: 'بيش القميص الابيض؟', deleted: false });
+        expect(message.meta).toMatchObject({ editCount: 2 });
+        // Still a question to answer.
+        expect(await pendingReplies(message.conversation_id)).toHaveLength(1);
+      },
+    );
+
     it('events of one POST apply in timestamp order, whatever their order in the body', async () => {
       const now = Date.now();
       await deliver(

@@ -9,12 +9,19 @@ import type {
   CommentEvent,
   EchoEvent,
   InstagramEvent,
+  MessageEditEvent,
   MessageEvent,
   PostbackEvent,
   ReactionEvent,
   ReadEvent,
   ReferralEvent,
 } from 'src/webhook/instagram-events';
+
+/**
+ * The kind under which an edit that came before its message is kept, keyed by the message's id: the
+ * message's store takes its text from it (customer-message.batch, and the event-by-event path).
+ */
+export const EARLY_EDIT = 'message_edit_early';
 
 /** What applying one event did, and what should follow once it is committed. */
 export interface IngestResult {
@@ -116,7 +123,7 @@ export class ConversationIngestService {
       case 'message_deleted':
         return this.deleted(manager, merchant.id, event.mid);
       case 'message_edit':
-        return this.edited(manager, merchant.id, event.mid, event.text, event.editCount);
+        return this.edited(manager, merchant.id, event);
       case 'reaction':
         return this.reaction(manager, merchant, event);
       case 'read':
@@ -208,8 +215,8 @@ export class ConversationIngestService {
     }
     const thread = await this.thread(manager, merchant.id, event.customerId, event.timestamp, true);
     const { answerable: asks, ...fields } = customerMessageFields(event, merchant);
-    // Meta does not keep webhooks in order: the customer may have unsent it already.
-    const unsent = await this.deletedBefore(manager, event.accountId, event.mid);
+    // Meta does not keep webhooks in order: the customer may have unsent or edited it already.
+    const { unsent, edit } = await this.amendedBefore(manager, event.accountId, event.mid);
     const answerable = asks && !unsent;
     const inserted = await this.insertMessage(manager, {
       merchantId: merchant.id,
@@ -217,6 +224,10 @@ export class ConversationIngestService {
       direction: 'in',
       sender: 'customer',
       ...fields,
+      ...(edit && {
+        text: edit.text,
+        meta: { ...fields.meta, editCount: edit.editCount, editedAt: new Date().toISOString() },
+      }),
       mid: event.mid,
       occurredAt: event.timestamp,
       deleted: unsent,
@@ -397,27 +408,30 @@ export class ConversationIngestService {
     return { status: 'applied', recheck: { conversationId } };
   }
 
-  /** Whether a deletion of this message was recorded (it arrived before the message). */
-  private async deletedBefore(
+  /** What came before the message itself: its deletion, its latest edit (EARLY_EDIT). */
+  private async amendedBefore(
     manager: EntityManager,
     accountId: string,
     mid: string,
-  ): Promise<boolean> {
-    const rows = await rowsOf<unknown>(
+  ): Promise<{ unsent: boolean; edit?: { text: string; editCount: number } }> {
+    const rows = await rowsOf<{ kind: string; payload: { text: string; editCount: number } }>(
       manager,
-      `SELECT 1 FROM inbound_events WHERE account_id = $1 AND kind = 'message_deleted' AND event_key = $2`,
+      `SELECT kind, payload FROM inbound_events
+        WHERE account_id = $1 AND kind IN ('message_deleted', '${EARLY_EDIT}') AND event_key = $2`,
       [accountId, mid],
     );
-    return rows.length > 0;
+    return {
+      unsent: rows.some((row) => row.kind === 'message_deleted'),
+      edit: rows.find((row) => row.kind === EARLY_EDIT)?.payload,
+    };
   }
 
   private async edited(
     manager: EntityManager,
     merchantId: string,
-    mid: string,
-    text: string,
-    editCount: number,
+    event: MessageEditEvent,
   ): Promise<IngestResult> {
+    const { mid, text, editCount } = event;
     // Edits may come out of order too: an earlier edit (a lower num_edit) does not undo a later one.
     const [row] = await rowsOf<{ found: boolean; updated: boolean }>(
       manager,
@@ -436,10 +450,29 @@ export class ConversationIngestService {
       [merchantId, mid, text, editCount],
     );
     if (row?.updated) return { status: 'applied' };
+    if (row?.found) return { status: 'ignored', note: 'a later edit is applied already' };
+    await this.keepEarlyEdit(manager, event);
     return {
       status: 'ignored',
-      note: row?.found ? 'a later edit is applied already' : 'edited message is not stored',
+      note: 'edited before its message came; the message will be stored as edited',
     };
+  }
+
+  /**
+   * An edit of a message not stored yet (Meta does not keep webhooks in order), kept under the
+   * message's own id (EARLY_EDIT), the latest edit winning, for the message's store to apply. The
+   * row is the edit's own webhook's, and goes with it.
+   */
+  private async keepEarlyEdit(manager: EntityManager, event: MessageEditEvent): Promise<void> {
+    await manager.query(
+      `INSERT INTO inbound_events (webhook_event_id, merchant_id, account_id, kind, event_key, status, note, occurred_at, payload)
+       SELECT webhook_event_id, merchant_id, account_id, '${EARLY_EDIT}', $3, 'ignored',
+              'kept for its message', occurred_at, jsonb_build_object('text', $4::text, 'editCount', $5::int)
+         FROM inbound_events WHERE account_id = $1 AND kind = 'message_edit' AND event_key = $2
+       ON CONFLICT (account_id, kind, event_key) DO UPDATE SET payload = EXCLUDED.payload
+        WHERE (EXCLUDED.payload->>'editCount')::int > (inbound_events.payload->>'editCount')::int`,
+      [event.accountId, event.key, event.mid, event.text, event.editCount],
+    );
   }
 
   private async reaction(

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import {
+  EARLY_EDIT,
   conversationUpsert,
   customerMessageFields,
   type IngestResult,
@@ -20,8 +21,8 @@ export interface CustomerMessage {
 /**
  * Records each event's identity and, for each one recorded now, finds or creates the customer and
  * the conversation, moves its clocks forward, records that a reply is owed and stores the message:
- * all of it in one statement. A message whose deletion came first (Meta does not keep webhooks in
- * order) is stored deleted and owes no reply. Events repeated within the input or recorded before are left out;
+ * all of it in one statement. Meta does not keep webhooks in order: a message whose deletion came
+ * first is stored deleted and owes no reply, and one whose edit came first is stored as edited. Events repeated within the input or recorded before are left out;
  * `fresh` keeps the first of each identity. A customer's several messages make one customer and one
  * conversation row each (a statement may not change a row twice). Rows are written in the order of
  * (account, customer), the order every ingestion transaction takes them in, so none deadlock.
@@ -33,7 +34,9 @@ const STORE_CUSTOMER_MESSAGES = `
   WITH input AS (
     SELECT i.*, EXISTS (SELECT 1 FROM messages m WHERE m.merchant_id = i.merchant_id AND m.mid = i.mid) AS stored_before,
            EXISTS (SELECT 1 FROM inbound_events d
-                    WHERE d.account_id = i.account_id AND d.kind = 'message_deleted' AND d.event_key = i.mid) AS unsent
+                    WHERE d.account_id = i.account_id AND d.kind = 'message_deleted' AND d.event_key = i.mid) AS unsent,
+           (SELECT e.payload FROM inbound_events e
+             WHERE e.account_id = i.account_id AND e.kind = '${EARLY_EDIT}' AND e.event_key = i.mid) AS early_edit
       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
                   $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[])
            WITH ORDINALITY AS i(webhook_event_id, merchant_id, account_id, mid, occurred_at, payload,
@@ -75,7 +78,11 @@ const STORE_CUSTOMER_MESSAGES = `
   ),
   stored AS (
     INSERT INTO messages (merchant_id, conversation_id, direction, sender, type, text, attachments, mid, meta, occurred_at, deleted)
-    SELECT f.merchant_id, v.id, 'in', 'customer', f.type, f.text, f.attachments::jsonb, f.mid, f.meta::jsonb, f.occurred_at, f.unsent
+    SELECT f.merchant_id, v.id, 'in', 'customer', f.type, COALESCE(f.early_edit->>'text', f.text),
+           f.attachments::jsonb, f.mid,
+           f.meta::jsonb || CASE WHEN f.early_edit IS NULL THEN '{}'::jsonb
+             ELSE jsonb_build_object('editCount', (f.early_edit->>'editCount')::int, 'editedAt', now()) END,
+           f.occurred_at, f.unsent
       FROM fresh f
       JOIN customer c ON c.merchant_id = f.merchant_id AND c.igsid = f.igsid
       JOIN conversation v ON v.customer_id = c.id
