@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import OpenAI, { APIConnectionError, APIError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { MODEL_ANSWER_SCHEMA } from 'src/ai/model-answer';
-import { leanFetch } from 'src/common/http-request';
+import { leanFetch, retryAfterMs } from 'src/common/http-request';
 import { openaiConfig, type OpenAiConfig } from 'src/config/openai.config';
 
 export interface ModelCompletion {
@@ -149,13 +149,9 @@ export function retryWaitMs(error: unknown, attempt: number, now = Date.now()): 
 }
 
 function askedWaitMs(headers: Headers | undefined, now: number): number | undefined {
-  if (!headers) return undefined;
-  const inMs = Number.parseFloat(headers.get('retry-after-ms') ?? '');
-  let wait = Number.isFinite(inMs) ? inMs : undefined;
-  const after = headers.get('retry-after');
-  if (wait === undefined && after) {
-    const seconds = Number.parseFloat(after);
-    wait = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(after) - now;
-  }
+  const inMs = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+  const wait = Number.isFinite(inMs)
+    ? inMs
+    : retryAfterMs(headers?.get('retry-after') ?? null, now);
   return wait !== undefined && wait >= 0 && wait <= MAX_ASKED_WAIT_MS ? wait : undefined;
 }

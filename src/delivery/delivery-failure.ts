@@ -35,12 +35,3 @@ export function requestMayHaveArrived(error: unknown): boolean {
   const code = [failed?.code, failed?.cause?.code].find((value) => typeof value === 'string');
   return !(code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN');
 }
-
-/** `Retry-After` (seconds or an HTTP date) in milliseconds, when present and sensible. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { httpRequest, type HttpAnswer } from 'src/common/http-request';
+import { httpRequest, retryAfterMs, type HttpAnswer } from 'src/common/http-request';
 import { metaConfig, type MetaConfig } from 'src/config/meta.config';
-import { retryAfterMs } from 'src/delivery/delivery-failure';
 
 /** An error answer of the Graph API (`{"error": {...}}`, meta-instagram spec §5.3). */
 export class GraphApiError extends Error {

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { httpRequest } from 'src/common/http-request';
+import { httpRequest, retryAfterMs } from 'src/common/http-request';
 import { manychatConfig, type ManyChatConfig } from 'src/config/manychat.config';
-import { retryAfterMs } from 'src/delivery/delivery-failure';
 
 /** At most this many messages in one `content` (manychat-openai spec A.4). */
 export const MANYCHAT_MAX_MESSAGES = 10;
