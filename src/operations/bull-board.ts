@@ -34,16 +34,20 @@ export async function mountBullBoard(
   const failures = app.get(AuthFailureLimiter, { strict: false });
   await app.register(async (scope: FastifyInstance) => {
     scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      const given = request.headers.authorization;
-      if (typeof given === 'string' && safeEqual(given, expected)) return;
-      // Wrong credentials are counted per address (no credentials yet is a browser's first ask):
-      // past AUTH_FAILURES_PER_MINUTE in a minute, guessing the password is answered 429.
-      if (given !== undefined && (await failures.recordFailure('queue-dashboard', request.ip))) {
-        return reply.status(429).header('retry-after', '60').send({
+      // Wrong credentials are counted per address (none yet is a browser's first ask). Past
+      // AUTH_FAILURES_PER_MINUTE in a minute the address is answered 429 whatever it sends, so
+      // that a guess that happens to be right is not told from the others.
+      const tooMany = () =>
+        reply.status(429).header('retry-after', '60').send({
           statusCode: 429,
           error: 'Too Many Requests',
           message: 'too many failed sign-ins from this address; try again in a minute',
         });
+      if (await failures.isBlocked('queue-dashboard', request.ip)) return tooMany();
+      const given = request.headers.authorization;
+      if (typeof given === 'string' && safeEqual(given, expected)) return;
+      if (given !== undefined && (await failures.recordFailure('queue-dashboard', request.ip))) {
+        return tooMany();
       }
       return reply
         .status(401)

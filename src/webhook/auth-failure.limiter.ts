@@ -47,4 +47,13 @@ export class AuthFailureLimiter {
       return false;
     }
   }
+
+  /**
+   * Whether `address` is over the limit on `route` now, without counting anything: a login checks
+   * this before the credentials, so that past the limit a right guess is not told from a wrong one.
+   */
+  async isBlocked(route: AuthRoute, address: string): Promise<boolean> {
+    const state = await this.limiter.get(`${route}:${address}`).catch(() => null);
+    return state !== null && state.consumedPoints > AUTH_FAILURES_PER_MINUTE;
+  }
 }
