@@ -42,8 +42,6 @@ export function typeOrmOptions(config: DatabaseConfig): DataSourceOptions {
       // by TCP keepalives instead of hanging its queries until the kernel gives up.
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
-      // A transaction left open by a stuck caller releases its row locks after a minute.
-      idle_in_transaction_session_timeout: 60_000,
       // Repeated statements are prepared once per connection (src/database/prepared-statements.ts).
       Client: PreparingClient,
     },
