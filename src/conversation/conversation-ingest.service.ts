@@ -433,17 +433,18 @@ export class ConversationIngestService {
   ): Promise<IngestResult> {
     const { mid, text, editCount } = event;
     // Edits may come out of order too: an earlier edit (a lower num_edit) does not undo a later one.
+    // The count is read from the row being updated (re-read after a concurrent edit's commit).
     const [row] = await rowsOf<{ found: boolean; updated: boolean }>(
       manager,
       `WITH target AS (
-         SELECT id, COALESCE((meta->>'editCount')::int, 0) AS edits FROM messages
-          WHERE merchant_id = $1 AND mid = $2
+         SELECT id FROM messages WHERE merchant_id = $1 AND mid = $2
        ),
        updated AS (
          UPDATE messages m
             SET text = $3, meta = m.meta || jsonb_build_object('editCount', $4::int, 'editedAt', now())
            FROM target t
-          WHERE m.id = t.id AND m.merchant_id = $1 AND ($4 = 0 OR t.edits < $4)
+          WHERE m.id = t.id AND m.merchant_id = $1
+            AND ($4 = 0 OR COALESCE((m.meta->>'editCount')::int, 0) < $4)
          RETURNING m.id
        )
        SELECT EXISTS (SELECT 1 FROM target) AS found, EXISTS (SELECT 1 FROM updated) AS updated`,
