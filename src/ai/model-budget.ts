@@ -9,9 +9,11 @@ const KEEP_SECONDS = 2 * 24 * 3600;
  * AI_DAILY_TOKENS_PER_MERCHANT: the model tokens (prompt and answer) a merchant may use in a UTC
  * day, counted in Redis across every worker. Past it the merchant's customers are answered by the
  * offline replier until the day ends, so that one shop's flood of messages (anyone can DM an
- * account) cannot spend without limit or take the model from the others. A turn under the cap
- * when it starts runs whole, so the count may pass the cap by one turn per worker. While Redis is
- * away, calls are allowed: the count is a budget, not a lock.
+ * account) cannot spend without limit or take the model from the others. A turn is checked when
+ * it starts and runs whole, and its tokens are counted when its calls answer: the turns already
+ * running when the cap is reached (up to AI_CONCURRENCY per worker, each up to three calls) still
+ * count, so a day's count can pass the cap by that much. While Redis is away, calls are allowed:
+ * the count is a budget, not a lock.
  */
 @Injectable()
 export class ModelBudget {

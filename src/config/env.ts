@@ -36,7 +36,7 @@ const SECRET_SETTINGS = [
   'BULL_BOARD_PASSWORD',
 ] as const;
 
-/** The examples' stand-in for a secret (`CHANGE_ME…` in deploy/ and .env.example). */
+/** The examples' stand-in for a secret (`CHANGE_ME…` in deploy/kubernetes/secret.example.yaml). */
 function isPlaceholder(value: string): boolean {
   return /^change[_-]?me/i.test(value);
 }

@@ -43,7 +43,7 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   [QueueName.MessageDelivery]: {
     ...base,
     attempts: DELIVERY_ATTEMPTS,
-    backoff: { type: 'exponential', delay: 2_000, jitter: JITTER },
+    backoff: { type: 'exponential', delay: 2_000 },
   },
   [QueueName.Cleanup]: { ...base, attempts: 1, removeOnComplete: { count: 50 } },
 };

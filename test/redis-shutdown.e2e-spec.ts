@@ -16,7 +16,7 @@ class DrainingJob implements BeforeApplicationShutdown {
   }
 }
 
-describe('RedisService at shutdown', () => {
+describe('RedisService at shutdown (e2e)', () => {
   it('stays connected while jobs drain, and closes after', async () => {
     const moduleRef = await Test.createTestingModule({
       providers: [
