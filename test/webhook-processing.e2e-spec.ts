@@ -277,10 +277,35 @@ describe('Instagram webhook: processing (e2e)', () => {
       expect(await pendingReplies(message.conversation_id)).toHaveLength(0);
     });
 
-    it.each([
+    /**
+     * A customer's message coming after what amends it: alone in its POST (the store of many
+     * messages in one statement) or with another event (event by event). Answers its stored row.
+     */
+    const STORE_PATHS = [
       ['alone in its POST', false],
       ['with another event in its POST', true],
-    ])(
+    ] as const;
+    async function messageComingLast(
+      customer: string,
+      mid: string,
+      text: string,
+      now: number,
+      withOther: boolean,
+    ): Promise<MessageRow> {
+      const other = fromCustomer(customer, now + 500, {
+        reaction: { mid: 'm-elsewhere', action: 'react', reaction: 'love', emoji: '❤️' },
+      });
+      await deliver(
+        envelope([
+          fromCustomer(customer, now, { message: { mid, text } }),
+          ...(withOther ? [other] : []),
+        ]),
+      );
+      const [message] = (await messagesOf(merchant.id)).filter((row) => row.mid === mid);
+      return message;
+    }
+
+    it.each(STORE_PATHS)(
       'a message whose deletion came first, in an earlier POST, is stored deleted and not answered (%s)',
       async (_, withOther) => {
         const now = Date.now();
@@ -289,16 +314,7 @@ describe('Instagram webhook: processing (e2e)', () => {
         await deliver(
           envelope([fromCustomer(customer, now + 1000, { message: { mid, is_deleted: true } })]),
         );
-        const other = fromCustomer(customer, now + 500, {
-          reaction: { mid: 'm-elsewhere', action: 'react', reaction: 'love', emoji: '❤️' },
-        });
-        await deliver(
-          envelope([
-            fromCustomer(customer, now, { message: { mid, text: 'اريد اشتري' } }),
-            ...(withOther ? [other] : []),
-          ]),
-        );
-        const [message] = (await messagesOf(merchant.id)).filter((row) => row.mid === mid);
+        const message = await messageComingLast(customer, mid, 'اريد اشتري', now, withOther);
         expect(message).toMatchObject({ mid, deleted: true, text: 'اريد اشتري' });
         expect(await pendingReplies(message.conversation_id)).toHaveLength(0);
         const [conversation] = await db().query<Array<{ reply_owed_at: Date | null }>>(
@@ -309,10 +325,7 @@ describe('Instagram webhook: processing (e2e)', () => {
       },
     );
 
-    it.each([
-      ['alone in its POST', false],
-      ['with another event in its POST', true],
-    ])(
+    it.each(STORE_PATHS)(
       'a message whose edits came first, in earlier POSTs, is stored as last edited (%s)',
       async (_, withOther) => {
         const now = Date.now();
@@ -327,16 +340,7 @@ describe('Instagram webhook: processing (e2e)', () => {
         // The second edit first, then the first: the later one stays.
         await deliver(edit('بيش القميص الابيض؟', 2, now + 2000));
         await deliver(edit('بيش القميص؟', 1, now + 1000));
-        const other = fromCustomer(customer, now + 500, {
-          reaction: { mid: 'm-elsewhere', action: 'react', reaction: 'love', emoji: '❤️' },
-        });
-        await deliver(
-          envelope([
-            fromCustomer(customer, now, { message: { mid, text: 'بيش' } }),
-            ...(withOther ? [other] : []),
-          ]),
-        );
-        const [message] = (await messagesOf(merchant.id)).filter((row) => row.mid === mid);
+        const message = await messageComingLast(customer, mid, 'بيش', now, withOther);
         expect(message).toMatchObject({ text: 'بيش القميص الابيض؟', deleted: false });
         expect(message.meta).toMatchObject({ editCount: 2 });
         // Still a question to answer.

@@ -402,7 +402,7 @@ export class ConversationIngestService {
     if (!conversationId) {
       return {
         status: 'ignored',
-        note: 'deleted message is not stored (yet: it is stored deleted)',
+        note: 'deleted before its message came; the message will be stored deleted',
       };
     }
     return { status: 'applied', recheck: { conversationId } };

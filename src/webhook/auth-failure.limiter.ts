@@ -13,8 +13,9 @@ export type AuthRoute = WebhookSource | 'queue-dashboard';
 /**
  * Counts failed authentications per route and client address, across every API process (in
  * Redis, with a per-process fallback while Redis is away). Only failures are counted: a correctly
- * signed request is never throttled, whatever its address did before. Each route counts its own:
- * forged Instagram posts from an address do not turn its ManyChat requests away, nor the reverse.
+ * signed webhook is never throttled, whatever its address did before (a login, which checks
+ * `isBlocked` first, is). Each route counts its own: forged Instagram posts from an address do not
+ * turn its ManyChat requests away, nor the reverse.
  */
 @Injectable()
 export class AuthFailureLimiter {

@@ -22,8 +22,9 @@ export interface CustomerMessage {
  * Records each event's identity and, for each one recorded now, finds or creates the customer and
  * the conversation, moves its clocks forward, records that a reply is owed and stores the message:
  * all of it in one statement. Meta does not keep webhooks in order: a message whose deletion came
- * first is stored deleted and owes no reply, and one whose edit came first is stored as edited. Events repeated within the input or recorded before are left out;
- * `fresh` keeps the first of each identity. A customer's several messages make one customer and one
+ * first is stored deleted and owes no reply, and one whose edit came first is stored as edited
+ * (two probes of `inbound_events`' unique key). Events repeated within the input or recorded
+ * before are left out; `fresh` keeps the first of each identity. A customer's several messages make one customer and one
  * conversation row each (a statement may not change a row twice). Rows are written in the order of
  * (account, customer), the order every ingestion transaction takes them in, so none deadlock.
  * Its commit does not wait for the disk (COMMIT_WITHOUT_WAITING): the webhooks' status update
