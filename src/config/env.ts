@@ -116,6 +116,8 @@ export class Environment {
   /** Model tokens a merchant may use in a day (UTC); 0: no cap. */
   @IsInt() @Min(0) @Max(1_000_000_000) AI_DAILY_TOKENS_PER_MERCHANT = 0;
   @IsInt() @Min(100) @Max(3_600_000) OUTBOX_SWEEP_MS = 15000;
+  /** Jobs the process-webhook queue holds at most; further events wait in PostgreSQL. */
+  @IsInt() @Min(1) @Max(10_000_000) WEBHOOK_QUEUE_LIMIT = 100_000;
   @IsInt() @Min(1) @Max(3650) WEBHOOK_RETENTION_DAYS = 30;
   @IsInt() @Min(1) @Max(10_080) CLEANUP_INTERVAL_MINUTES = 60;
   @IsInt() @Min(1) @Max(1_000_000) API_RATE_LIMIT_PER_MINUTE = 600;

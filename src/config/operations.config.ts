@@ -5,6 +5,7 @@ export const operationsConfig = registerAs('operations', () => {
   const env = readEnvironment();
   return {
     outboxSweepMs: env.OUTBOX_SWEEP_MS,
+    webhookQueueLimit: env.WEBHOOK_QUEUE_LIMIT,
     webhookRetentionDays: env.WEBHOOK_RETENTION_DAYS,
     cleanupIntervalMinutes: env.CLEANUP_INTERVAL_MINUTES,
   };

@@ -38,6 +38,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly webhooksHeld = new Counter({
+    name: 'radd_webhooks_held_total',
+    help: 'Stored webhook events held in PostgreSQL for the outbox, the process-webhook queue being at WEBHOOK_QUEUE_LIMIT',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
   readonly webhookDuration = new Histogram({
     name: 'radd_webhook_request_duration_seconds',
     help: 'Time to answer a webhook request, by source',

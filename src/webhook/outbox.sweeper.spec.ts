@@ -6,6 +6,7 @@ import type { ProcessWebhookJob } from 'src/queue/jobs';
 import type { RedisService } from 'src/redis/redis.service';
 import { OutboxSweeper } from 'src/webhook/outbox.sweeper';
 import type { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
+import type { WebhookBacklog } from 'src/webhook/webhook-backlog';
 
 describe('OutboxSweeper, when Redis is back', () => {
   beforeAll(() => {
@@ -39,6 +40,11 @@ describe('OutboxSweeper, when Redis is back', () => {
       { add: () => Promise.resolve() } as unknown as ProcessWebhookProducer,
       { outboxSweepMs: 600_000 } as OperationsConfig,
       redis,
+      {
+        limit: 100,
+        holding: () => false,
+        read: () => Promise.resolve({ queued: 0, heldFrom: null }),
+      } as unknown as WebhookBacklog,
     );
     return { outbox, minAges, redisBack: () => back() };
   }

@@ -2,8 +2,10 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { JobsOptions, Queue } from 'bullmq';
 import { withTimeout } from 'src/common/timeout';
+import { MetricsService } from 'src/metrics/metrics.service';
 import type { ProcessWebhookJob } from 'src/queue/jobs';
 import { QueueName } from 'src/queue/queue.constants';
+import { WebhookBacklog } from 'src/webhook/webhook-backlog';
 import type { WebhookSource } from 'src/webhook/webhook-event.entity';
 
 /** How long an add may take before the outbox sweeper is left to do it. */
@@ -22,7 +24,7 @@ export function processWebhookJob(
 /**
  * Queues stored webhook events for processing, the adds of concurrent requests together. Never
  * fails the caller: the event is already durable and the sweeper queues whatever could not be
- * queued here.
+ * queued here. Past WEBHOOK_QUEUE_LIMIT, events are held for the outbox instead (WebhookBacklog).
  */
 @Injectable()
 export class ProcessWebhookProducer {
@@ -33,6 +35,8 @@ export class ProcessWebhookProducer {
 
   constructor(
     @InjectQueue(QueueName.ProcessWebhook) private readonly queue: Queue<ProcessWebhookJob>,
+    private readonly backlog: WebhookBacklog,
+    private readonly metrics: MetricsService,
   ) {}
 
   enqueue(source: WebhookSource, webhookEventId: string): void {
@@ -51,6 +55,7 @@ export class ProcessWebhookProducer {
    */
   async add(events: Array<{ source: WebhookSource; id: string }>): Promise<void> {
     if (events.length === 0) return;
+    this.backlog.added(events.length);
     const jobs = events.map((event) => processWebhookJob(event.source, event.id));
     await withTimeout(
       Promise.all(jobs.map((job) => this.queue.add(job.name, job.data, job.opts))),
@@ -61,8 +66,11 @@ export class ProcessWebhookProducer {
 
   private async flush(): Promise<void> {
     this.scheduled = false;
-    const events = this.pending;
+    const room = this.backlog.room();
+    const events = this.pending.slice(0, room);
+    const held = this.pending.slice(events.length);
     this.pending = [];
+    if (held.length > 0) this.hold(held);
     try {
       await this.add(events);
     } catch (error) {
@@ -75,5 +83,12 @@ export class ProcessWebhookProducer {
         );
       }
     }
+  }
+
+  /** Left `received` for the outbox, which queues them as the workers make room. */
+  private hold(events: Array<{ source: WebhookSource; id: string }>): void {
+    for (const event of events) this.metrics.webhooksHeld.inc({ source: event.source });
+    // Not recorded (Redis just went away): the outbox's periodic pass queues them.
+    this.backlog.hold(events[0].id).catch(() => undefined);
   }
 }

@@ -15,6 +15,7 @@ import { ManyChatWebhookHandler } from 'src/webhook/manychat-webhook.handler';
 import { OutboxSweeper } from 'src/webhook/outbox.sweeper';
 import { ProcessWebhookProcessor } from 'src/webhook/process-webhook.processor';
 import { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
+import { WebhookBacklog } from 'src/webhook/webhook-backlog';
 import { WebhookEvent } from 'src/webhook/webhook-event.entity';
 import { WebhookEventStore } from 'src/webhook/webhook-event.store';
 import { WebhookIngestionService } from 'src/webhook/webhook-ingestion.service';
@@ -34,6 +35,7 @@ export class WebhookModule {
     providers: [
       WebhookEventStore,
       ProcessWebhookProducer,
+      WebhookBacklog,
       OutboxSweeper,
       ...(role.http ? [InstagramWebhookHandler, ManyChatWebhookHandler, AuthFailureLimiter] : []),
       ...(role.worker
