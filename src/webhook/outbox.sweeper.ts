@@ -18,7 +18,7 @@ import { retryFailedOrMissing } from 'src/queue/missing-jobs';
 import { QueueName } from 'src/queue/queue.constants';
 import { RedisService } from 'src/redis/redis.service';
 import { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
-import { BACKLOG_READ_MS, WebhookBacklog } from 'src/webhook/webhook-backlog';
+import { WebhookBacklog } from 'src/webhook/webhook-backlog';
 import type { WebhookSource } from 'src/webhook/webhook-event.entity';
 
 /**
@@ -30,7 +30,12 @@ const BATCH = 500;
 const IDLE = 0;
 /** Pages a catch-up pass reads at most (events keep arriving meanwhile); later passes go on. */
 const MAX_CATCH_UP_PAGES = 200;
-/** Pages a pass over held events reads at most; the next, a second later, goes on. */
+/**
+ * While events are held, how often the room the workers made is filled: the queue's limit a pass
+ * at most, so a pass a second would cap the workers at the limit a second.
+ */
+const FEED_EVERY_MS = 100;
+/** Pages a pass over held events reads at most; the next goes on. */
 const MAX_FEED_PAGES = 20;
 /**
  * Held events are looked for from this long before the first one held: events stored at the same
@@ -56,8 +61,8 @@ interface StoredEvent extends PageKey {
  * an outage gets a pass at once, over events of any age and every page.
  *
  * The queue holds at most WEBHOOK_QUEUE_LIMIT jobs: events past it are held (WebhookBacklog), and
- * while some are, a pass every second (`feed`) queues them oldest first, as many as there is room
- * for, and the periodic pass leaves them alone.
+ * while some are, a pass every FEED_EVERY_MS (`feed`) queues them oldest first, as many as there
+ * is room for, and the periodic pass leaves them alone.
  */
 @Injectable()
 export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -80,7 +85,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
 
   onApplicationBootstrap(): void {
     this.periodic.start(this.config.outboxSweepMs);
-    this.feeding.start(BACKLOG_READ_MS);
+    this.feeding.start(FEED_EVERY_MS);
     this.stopLooking = this.redis.onReachable(() => {
       this.catchUp = true;
       this.periodic.runSoon(() => this.catchUp, CATCH_UP_RETRIES_MS);
@@ -190,13 +195,13 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
     let after = await this.heldPosition(heldFrom);
     let queued = 0;
     for (let pages = 0; pages < MAX_FEED_PAGES && room > 0; pages += 1) {
-      // Every held event lacks its job, so a page of `room` fills the room.
+      // Held events have no job: each is added without asking first (an add of a job that exists
+      // adds nothing). A failed job left behind by one is retried by the periodic pass, later.
       const limit = Math.min(BATCH, room);
       const rows = await this.received(after, 0, limit);
-      const { missing, retried } = await retryFailedOrMissing(this.queue, rows);
-      await this.producer.add(missing);
-      queued += missing.length + retried;
-      room -= missing.length;
+      await this.producer.add(rows);
+      queued += rows.length;
+      room -= rows.length;
       if (rows.length < limit) return queued + (await this.released(rows.at(-1) ?? after));
       after = rows[rows.length - 1];
     }
