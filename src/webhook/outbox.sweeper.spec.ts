@@ -15,7 +15,7 @@ describe('OutboxSweeper, when Redis is back', () => {
   afterEach(() => jest.useRealTimers());
 
   /** A sweeper whose reads fail `failures` times (the queue's connection not back yet). */
-  function sweeper(failures: number) {
+  function sweeper(failures: number, backlogKnown = true) {
     let back: () => void = () => undefined;
     const minAges: number[] = [];
     const dataSource = {
@@ -43,7 +43,10 @@ describe('OutboxSweeper, when Redis is back', () => {
       {
         limit: 100,
         holding: () => false,
-        read: () => Promise.resolve({ queued: 0, heldFrom: null }),
+        read: () =>
+          backlogKnown
+            ? Promise.resolve({ queued: 0, heldFrom: null })
+            : Promise.reject(new Error('Connection is closed.')),
       } as unknown as WebhookBacklog,
     );
     return { outbox, minAges, redisBack: () => back() };
@@ -76,5 +79,11 @@ describe('OutboxSweeper, when Redis is back', () => {
     await jest.advanceTimersByTimeAsync(600_000);
     expect(minAges).toEqual([0, 0, 0, 0, 0]);
     outbox.onApplicationShutdown();
+  });
+
+  it('sweeps even when the depth of the queue cannot be read (the general connection not back yet)', async () => {
+    const { outbox, minAges } = sweeper(0, false);
+    await outbox.sweep();
+    expect(minAges).toEqual([5]);
   });
 });

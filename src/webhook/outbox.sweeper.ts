@@ -46,6 +46,8 @@ const HELD_MARGIN_MS = 2_000;
 const FEED_LOCK_MS = 30_000;
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+const UNKNOWN_BACKLOG = { queued: 0, heldFrom: null };
+
 interface StoredEvent extends PageKey {
   source: WebhookSource;
 }
@@ -116,7 +118,9 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnApplicationShutd
       let queued = 0;
       let pages = 0;
       do {
-        const { queued: depth, heldFrom } = await this.backlog.read();
+        // Not known while the general connection is away (the queue's may be back first): the
+        // sweep then goes on as if no event were held, rather than wait for it.
+        const { queued: depth, heldFrom } = await this.backlog.read().catch(() => UNKNOWN_BACKLOG);
         if (heldFrom !== null) {
           // Held events are queued in their order by `feed`; a catch-up owed before them waits.
           if (catchUp && pages === 0) this.catchUp = true;

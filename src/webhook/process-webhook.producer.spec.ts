@@ -5,7 +5,7 @@ import { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
 import type { WebhookBacklog } from 'src/webhook/webhook-backlog';
 
 describe('ProcessWebhookProducer', () => {
-  function producer(room: number) {
+  function producer(room: number, ready = true) {
     const added: string[] = [];
     const held: string[] = [];
     const counted: number[] = [];
@@ -16,6 +16,7 @@ describe('ProcessWebhookProducer', () => {
       },
     } as unknown as Queue<ProcessWebhookJob>;
     const backlog = {
+      redisReady: () => ready,
       room: () => room,
       added: (count: number) => counted.push(count),
       hold: (id: string) => {
@@ -56,5 +57,15 @@ describe('ProcessWebhookProducer', () => {
     await settled();
     expect(added).toEqual(['e1', 'e2', 'e3']);
     expect(held).toEqual([]);
+  });
+
+  it('leaves the events to the outbox while Redis is away, neither adding nor holding them', async () => {
+    const { subject, added, held, counted } = producer(Number.POSITIVE_INFINITY, false);
+    for (const id of ['e1', 'e2']) subject.enqueue('instagram', id);
+    await settled();
+    await settled();
+    expect(added).toEqual([]);
+    expect(held).toEqual([]);
+    expect(counted).toEqual([]);
   });
 });

@@ -66,6 +66,13 @@ export class ProcessWebhookProducer {
 
   private async flush(): Promise<void> {
     this.scheduled = false;
+    if (!this.backlog.redisReady()) {
+      // Adds would fail, or wait in memory on a worker process's connections (which queue commands
+      // while Redis is away). The outbox queues these events as soon as Redis is back.
+      this.warn(new Error('Redis is not reachable'), this.pending.length);
+      this.pending = [];
+      return;
+    }
     const room = this.backlog.room();
     const events = this.pending.slice(0, room);
     const held = this.pending.slice(events.length);
@@ -74,15 +81,18 @@ export class ProcessWebhookProducer {
     try {
       await this.add(events);
     } catch (error) {
-      const now = Date.now();
-      if (now - this.lastWarning > WARN_EVERY_MS) {
-        this.lastWarning = now;
-        this.logger.warn(
-          { err: error, events: events.length },
-          'could not queue stored webhook events; the outbox sweeper will',
-        );
-      }
+      this.warn(error, events.length);
     }
+  }
+
+  private warn(error: unknown, events: number): void {
+    const now = Date.now();
+    if (now - this.lastWarning <= WARN_EVERY_MS) return;
+    this.lastWarning = now;
+    this.logger.warn(
+      { err: error, events },
+      'could not queue stored webhook events; the outbox will',
+    );
   }
 
   /** Left `received` for the outbox, which queues them as the workers make room. */

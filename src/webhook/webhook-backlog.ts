@@ -74,6 +74,14 @@ export class WebhookBacklog implements OnApplicationBootstrap, OnApplicationShut
     return heldFrom === null ? Math.max(0, this.limit - queued) : 0;
   }
 
+  /**
+   * Whether Redis answers this process now: its general connection is up. When it comes back,
+   * the outbox queues what was stored meanwhile (OutboxSweeper, RedisService.onReachable).
+   */
+  redisReady(): boolean {
+    return this.redis.client.status === 'ready';
+  }
+
   /** Whether events are held, by the latest reading (false while Redis is away). */
   holding(): boolean {
     return Date.now() - this.reading.at <= STALE_MS && this.reading.heldFrom !== null;
