@@ -42,8 +42,11 @@ const MAX_FEED_PAGES = 20;
  * moment by other processes may have been held just before it.
  */
 const HELD_MARGIN_MS = 2_000;
-/** One process at a time queues held events: each would otherwise fill the same room. */
-const FEED_LOCK_MS = 30_000;
+/**
+ * One process at a time queues held events: each would otherwise fill the same room. A pass takes
+ * milliseconds; the lock of a process that died during one lapses soon, not after a long stall.
+ */
+const FEED_LOCK_MS = 3_000;
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 const UNKNOWN_BACKLOG = { queued: 0, heldFrom: null };

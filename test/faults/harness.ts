@@ -65,6 +65,8 @@ export interface FaultEnvironment {
 export interface Scenario {
   name: string;
   title: string;
+  /** Settings of Radd's processes for this scenario, over the harness's own. */
+  settings?: Record<string, string>;
   /** Injects the fault; resolves when it is over (the dependency is back), with notes. */
   inject(run: ScenarioRun): Promise<void>;
 }
@@ -351,6 +353,7 @@ export async function runScenario(env: FaultEnvironment, scenario: Scenario): Pr
         OPENAI_BASE_URL: model.baseUrl,
         MANYCHAT_BASE_URL: manychat.url,
         LOG_LEVEL: 'info',
+        ...scenario.settings,
       },
     });
     const shops = await radd.seedManyChatShops(

@@ -22,6 +22,17 @@ const POSTGRES_DOWN_MS = 5_000;
 const MANYCHAT_FAULT_MS = 30_000;
 /** DMs sent at once just before the API is killed, so that some are cut off mid-request. */
 const API_BURST = 30;
+/** The process-webhook queue's limit in `queue-full`: the DMs of the worker's absence exceed it. */
+const QUEUE_LIMIT = 20;
+
+/** `radd_webhooks_held_total`, summed over sources, from the API's /metrics. */
+async function heldSoFar(run: ScenarioRun): Promise<number> {
+  const text = await (await fetch(`${run.radd.origin}/metrics`)).text();
+  return [...text.matchAll(/^radd_webhooks_held_total\{[^}]*\} (\d+)/gm)].reduce(
+    (sum, match) => sum + Number(match[1]),
+    0,
+  );
+}
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -164,6 +175,30 @@ export const SCENARIOS: Scenario[] = [
       run.manychat.onSend = () => 'accept';
       run.faultEnd = Date.now();
       run.note(`ManyChat healthy again (${calls} sends failed or hung meanwhile)`);
+    },
+  },
+  // perf-reliability API4: a backlog past WEBHOOK_QUEUE_LIMIT waits in PostgreSQL, not in Redis.
+  {
+    name: 'queue-full',
+    title: `worker away while DMs arrive (queue limit ${QUEUE_LIMIT}: the rest held in PostgreSQL), back, SIGKILLed while held DMs are queued, back`,
+    settings: { WEBHOOK_QUEUE_LIMIT: String(QUEUE_LIMIT) },
+    async inject(run) {
+      await at(run, 0.2);
+      run.faultStart = Date.now();
+      await run.radd.kill('worker');
+      run.note('worker killed (SIGKILL); DMs keep coming');
+      await at(run, 0.55);
+      const held = await heldSoFar(run);
+      run.note(`${held} DMs held so far`);
+      if (held === 0) throw new Error('no DM was held: the queue never reached its limit');
+      await run.radd.start('worker', 'worker');
+      run.note('worker restarted');
+      await sleep(1_000);
+      await run.radd.kill('worker');
+      run.note('worker killed (SIGKILL) while held DMs were being queued');
+      await run.radd.start('worker', 'worker');
+      run.faultEnd = Date.now();
+      run.note('worker restarted');
     },
   },
 ];
