@@ -26,13 +26,18 @@ export class RedisService implements OnApplicationShutdown {
     this.client.connect().catch(() => undefined);
   }
 
+  /** Whether Redis answers this connection now. */
+  reachable(): boolean {
+    return this.client.status === 'ready';
+  }
+
   /**
    * Calls `look` now if Redis is reachable, and each time it is reachable again after an outage;
    * returns what stops that.
    */
   onReachable(look: () => void): () => void {
     this.client.on('ready', look);
-    if (this.client.status === 'ready') look();
+    if (this.reachable()) look();
     return () => this.client.off('ready', look);
   }
 

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { MetricsService } from 'src/metrics/metrics.service';
 import type { ProcessWebhookJob } from 'src/queue/jobs';
+import type { RedisService } from 'src/redis/redis.service';
 import { ProcessWebhookProducer } from 'src/webhook/process-webhook.producer';
 import type { WebhookBacklog } from 'src/webhook/webhook-backlog';
 
@@ -16,7 +17,6 @@ describe('ProcessWebhookProducer', () => {
       },
     } as unknown as Queue<ProcessWebhookJob>;
     const backlog = {
-      redisReady: () => ready,
       room: () => room,
       added: (count: number) => counted.push(count),
       hold: (id: string) => {
@@ -29,7 +29,9 @@ describe('ProcessWebhookProducer', () => {
       webhooksHeld: { inc: (labels: { source: string }) => heldBySource.push(labels.source) },
     } as unknown as MetricsService;
     return {
-      subject: new ProcessWebhookProducer(queue, backlog, metrics),
+      subject: new ProcessWebhookProducer(queue, backlog, metrics, {
+        reachable: () => ready,
+      } as unknown as RedisService),
       added,
       held,
       counted,

@@ -5,6 +5,7 @@ import { withTimeout } from 'src/common/timeout';
 import { MetricsService } from 'src/metrics/metrics.service';
 import type { ProcessWebhookJob } from 'src/queue/jobs';
 import { QueueName } from 'src/queue/queue.constants';
+import { RedisService } from 'src/redis/redis.service';
 import { WebhookBacklog } from 'src/webhook/webhook-backlog';
 import type { WebhookSource } from 'src/webhook/webhook-event.entity';
 
@@ -37,6 +38,7 @@ export class ProcessWebhookProducer {
     @InjectQueue(QueueName.ProcessWebhook) private readonly queue: Queue<ProcessWebhookJob>,
     private readonly backlog: WebhookBacklog,
     private readonly metrics: MetricsService,
+    private readonly redis: RedisService,
   ) {}
 
   enqueue(source: WebhookSource, webhookEventId: string): void {
@@ -66,9 +68,10 @@ export class ProcessWebhookProducer {
 
   private async flush(): Promise<void> {
     this.scheduled = false;
-    if (!this.backlog.redisReady()) {
+    if (!this.redis.reachable()) {
       // Adds would fail, or wait in memory on a worker process's connections (which queue commands
-      // while Redis is away). The outbox queues these events as soon as Redis is back.
+      // while Redis is away). The outbox queues these events as soon as Redis is back
+      // (OutboxSweeper, RedisService.onReachable).
       this.warn(new Error('Redis is not reachable'), this.pending.length);
       this.pending = [];
       return;

@@ -66,20 +66,13 @@ export class WebhookBacklog implements OnApplicationBootstrap, OnApplicationShut
 
   /**
    * How many events stored now may be queued, by the latest reading; the rest are to be held.
-   * Unbounded while Redis is away: the adds fail, and the outbox queues the events once it is back.
+   * Unbounded while the reading is stale: the bound waits for the next reading, and nothing is
+   * held on figures Redis no longer confirms.
    */
   room(): number {
     const { queued, heldFrom, at } = this.reading;
     if (Date.now() - at > STALE_MS) return Number.POSITIVE_INFINITY;
     return heldFrom === null ? Math.max(0, this.limit - queued) : 0;
-  }
-
-  /**
-   * Whether Redis answers this process now: its general connection is up. When it comes back,
-   * the outbox queues what was stored meanwhile (OutboxSweeper, RedisService.onReachable).
-   */
-  redisReady(): boolean {
-    return this.redis.client.status === 'ready';
   }
 
   /** Whether events are held, by the latest reading (false while Redis is away). */
