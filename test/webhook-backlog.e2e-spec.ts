@@ -1,6 +1,8 @@
 import Redis from 'ioredis';
 import { QueueName } from 'src/queue/queue.constants';
+import { RedisService } from 'src/redis/redis.service';
 import { OutboxSweeper } from 'src/webhook/outbox.sweeper';
+import { WebhookBacklog } from 'src/webhook/webhook-backlog';
 import { startApp, type TestApp } from 'test/utils/app';
 import { OwnRedis } from 'test/utils/redis-server';
 import {
@@ -49,6 +51,13 @@ describe('WEBHOOK_QUEUE_LIMIT: a flood waits in PostgreSQL, not in Redis (e2e)',
     try {
       const merchant = await createMerchant(api.app);
       const account = merchant.instagramAccountId;
+      // The API has read the queue (a process still connecting to Redis queues nothing itself).
+      const backlog = api.app.get(WebhookBacklog);
+      await eventually(() =>
+        Promise.resolve(
+          api.app.get(RedisService).reachable() && backlog.room() === LIMIT ? true : undefined,
+        ),
+      );
       const start = Date.now();
       for (let n = 0; n < 12; n += 1) {
         const body = textDm(account, `c-flood-${n % 3}`, `m-flood-${n}`, `سؤال ${n}`, start + n);
